@@ -1,0 +1,71 @@
+"""The admin listener's views: Prometheus metrics, never exposed to Zoom's side."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, current_app
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from monitor.config import Config
+from monitor.store.quarantine import Quarantine
+from monitor.store.spool import spool_status
+from monitor.store.state import read_offsets
+
+bp = Blueprint("admin", __name__)
+
+
+class DiskCollector(Collector):
+    """Spool and quarantine gauges read from disk at scrape time, so never stale."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        status = spool_status(self.config.spool_dir, read_offsets(self.config.state_dir))
+        yield GaugeMetricFamily("zrmon_spool_depth", "Events spooled but not yet in InfluxDB.",
+                                value=status.depth)
+        yield GaugeMetricFamily("zrmon_spool_bytes", "Bytes spooled but not yet in InfluxDB.",
+                                value=status.bytes)
+        yield GaugeMetricFamily("zrmon_spool_oldest_age_seconds",
+                                "Age of the oldest event not yet in InfluxDB.",
+                                value=status.oldest_age_s(time.time_ns()))
+        yield GaugeMetricFamily("zrmon_quarantine_events",
+                                "Signed events kept in quarantine awaiting replay.",
+                                value=Quarantine(self.config.quarantine_dir).count())
+
+
+def build_registry(config: Config) -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = CollectorRegistry()
+        registry.register(_Forward(REGISTRY))
+    registry.register(DiskCollector(config))
+    return registry
+
+
+class _Forward(Collector):
+    """Expose this process's default registry beside the disk gauges."""
+
+    def __init__(self, source: CollectorRegistry) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield from self.source.collect()  # type: ignore[misc]
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    registry = current_app.extensions.get("zrmon_registry")
+    if registry is None:
+        registry = build_registry(current_app.extensions["zrmon_config"])
+        current_app.extensions["zrmon_registry"] = registry
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,186 @@
+"""``zrmon``: the one command operators use.
+
+Configuration errors exit with code 2 and one line naming the variable, so a
+misconfigured container fails fast and says why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from monitor.config import Config, ConfigError
+
+EXIT_USAGE = 2
+
+
+def _config_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("configuration (overrides the environment)")
+    group.add_argument("--secret-token", dest="secret_token",
+                       help="Zoom webhook secret token [ZOOM_WEBHOOK_SECRET_TOKEN]")
+    group.add_argument("--influx-url", dest="influx_url", help="[ZRMON_INFLUX_URL]")
+    group.add_argument("--influx-db", dest="influx_db", help="[ZRMON_INFLUX_DB]")
+    group.add_argument("--data-dir", dest="data_dir", type=Path, help="[ZRMON_DATA_DIR]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zrmon", description="Zoom Rooms monitor")
+    parser.add_argument("--log-level", default="INFO")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the webhook receiver and the writer")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--admin-host", default="127.0.0.1")
+    serve.add_argument("--admin-port", type=int, default=9108)
+    serve.add_argument("--embedded-influxd", metavar="DIR", type=Path,
+                       help="start a private influxd with its data under DIR (for `make run`)")
+    _config_flags(serve)
+
+    writer = commands.add_parser("writer", help="drain the spool into InfluxDB (part of serve)")
+    writer.add_argument("--admin-host", default="127.0.0.1")
+    writer.add_argument("--admin-port", type=int, default=9108)
+    _config_flags(writer)
+
+    spool = commands.add_parser("spool", help="inspect the spool")
+    spool_commands = spool.add_subparsers(dest="spool_command", required=True)
+    status = spool_commands.add_parser("status", help="depth and age of the oldest entry")
+    status.add_argument("--json", action="store_true")
+    _config_flags(status)
+
+    quarantine = commands.add_parser("quarantine", help="events that failed validation")
+    q_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    q_list = q_commands.add_parser("list", help="list quarantined events")
+    q_list.add_argument("--json", action="store_true")
+    _config_flags(q_list)
+    q_replay = q_commands.add_parser("replay", help="validate again and spool what passes")
+    q_replay.add_argument("ids", nargs="*", help="ids to replay (default: all)")
+    _config_flags(q_replay)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides = {key: getattr(args, key, None)
+                 for key in ("secret_token", "influx_url", "influx_db", "data_dir")}
+    return Config.from_env(**overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = _config(args)
+        handler = _HANDLERS[args.command]
+        return handler(config, args)
+    except ConfigError as exc:
+        print(f"zrmon: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    from monitor.server import Listen, Supervisor
+
+    config.require_secret()
+    listen = Listen(args.host, args.port, args.workers, args.threads, args.admin_host,
+                    args.admin_port)
+    if args.embedded_influxd is None:
+        return Supervisor(config, listen).run()
+    from monitor.store.influxd import LocalInfluxd, port_is_free
+
+    port = 8086 if port_is_free(8086) else 0
+    try:
+        influxd = LocalInfluxd(args.embedded_influxd, http_port=port).start()
+    except RuntimeError as exc:
+        print(f"zrmon: {exc}", file=sys.stderr)
+        return 1
+    print(f"zrmon: embedded influxd at {influxd.url}, data in {args.embedded_influxd}",
+          file=sys.stderr)
+    try:
+        return Supervisor(config.with_(influx_url=influxd.url), listen).run()
+    finally:
+        influxd.stop()
+
+
+def cmd_writer(config: Config, args: argparse.Namespace) -> int:
+    from monitor.adminserver import start_admin_server
+    from monitor.app import create_admin_app
+    from monitor.store.writer import Writer
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    admin = start_admin_server(create_admin_app(config), args.admin_host, args.admin_port)
+    try:
+        Writer(config, stop=stop).run()
+    finally:
+        admin.shutdown()
+    return 0
+
+
+def cmd_spool(config: Config, args: argparse.Namespace) -> int:
+    from monitor.store.spool import spool_status
+    from monitor.store.state import read_offsets
+
+    status = spool_status(config.spool_dir, read_offsets(config.state_dir))
+    report = {"depth": status.depth, "bytes": status.bytes,
+              "oldest_age_s": round(status.oldest_age_s(time.time_ns()), 3)}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"depth {report['depth']} events, {report['bytes']} bytes, "
+              f"oldest {report['oldest_age_s']} s")
+    return 0
+
+
+def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
+    from monitor.store.quarantine import Quarantine
+
+    quarantine = Quarantine(config.quarantine_dir)
+    if args.quarantine_command == "list":
+        return _quarantine_list(quarantine, args.json)
+    from monitor.replay import replay
+
+    result = replay(config, quarantine, args.ids or None)
+    print(json.dumps(result))
+    return 0 if not result["still_invalid"] and not result["missing"] else 1
+
+
+def _quarantine_list(quarantine: Any, as_json: bool) -> int:
+    items = [item.summary() for item in quarantine.items()]
+    if as_json:
+        print(json.dumps(items, indent=2))
+        return 0
+    if not items:
+        print("quarantine is empty")
+    for item in items:
+        fields = ", ".join(sorted(item["errors"])) or "-"
+        print(f"{item['id']}  {item['event'] or '?':<45} {item['reason']:<18} {fields}")
+    return 0
+
+
+_HANDLERS = {
+    "serve": cmd_serve,
+    "writer": cmd_writer,
+    "spool": cmd_spool,
+    "quarantine": cmd_quarantine,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Configuration, read once from the environment and passed in explicitly.
+
+Every process (gunicorn workers, the writer, the CLI) builds a ``Config``
+from the same variables, so there is one place that knows their names,
+defaults and how a bad value is reported: exit code 2 and one line that
+names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+MiB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A missing or invalid setting; ``variable`` is the environment name to fix."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Config:
+    secret_token: str = field(default="", metadata={"env": "ZOOM_WEBHOOK_SECRET_TOKEN"})
+    influx_url: str = field(default="http://127.0.0.1:8086", metadata={"env": "ZRMON_INFLUX_URL"})
+    influx_db: str = field(default="zoomrooms", metadata={"env": "ZRMON_INFLUX_DB"})
+    influx_token: str = field(default="", metadata={"env": "ZRMON_INFLUX_TOKEN"})
+    influx_username: str = field(default="", metadata={"env": "ZRMON_INFLUX_USERNAME"})
+    influx_password: str = field(default="", metadata={"env": "ZRMON_INFLUX_PASSWORD"})
+    data_dir: Path = field(default=Path("./var"), metadata={"env": "ZRMON_DATA_DIR"})
+    timestamp_window_s: int = field(default=300, metadata={"env": "ZRMON_TIMESTAMP_WINDOW_S"})
+    retry_window_s: int = field(default=7200, metadata={"env": "ZRMON_RETRY_WINDOW_S"})
+    max_body_bytes: int = field(default=1 * MiB, metadata={"env": "ZRMON_MAX_BODY_BYTES"})
+    spool_max_bytes: int = field(default=1024 * MiB, metadata={"env": "ZRMON_SPOOL_MAX_BYTES"})
+    spool_segment_bytes: int = field(default=16 * MiB, metadata={"env": "ZRMON_SPOOL_SEGMENT_BYTES"})
+    spool_fsync: bool = field(default=True, metadata={"env": "ZRMON_SPOOL_FSYNC"})
+    store_visitor_pii: bool = field(default=False, metadata={"env": "ZRMON_STORE_VISITOR_PII"})
+    hash_salt: str = field(default="", metadata={"env": "ZRMON_HASH_SALT"})
+    writer_batch_events: int = field(default=2000, metadata={"env": "ZRMON_WRITER_BATCH_EVENTS"})
+    writer_poll_s: float = field(default=0.05, metadata={"env": "ZRMON_WRITER_POLL_S"})
+    dedupe_window_s: int = field(default=3 * 86400, metadata={"env": "ZRMON_DEDUPE_WINDOW_S"})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+        """Defaults, then the environment, then explicit overrides (CLI flags)."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            name = spec.metadata["env"]
+            raw = source.get(name)
+            if raw is not None and raw != "":
+                values[spec.name] = _coerce(name, spec.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        config = cls(**values)
+        config.check()
+        return config
+
+    def to_env(self) -> dict[str, str]:
+        """The same settings as environment variables, for the processes we start."""
+        out = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            out[spec.metadata["env"]] = (("true" if value else "false")
+                                         if isinstance(value, bool) else str(value))
+        return out
+
+    def with_(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+    def check(self) -> None:
+        parsed = urlparse(self.influx_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError("ZRMON_INFLUX_URL", f"not an http(s) URL: {self.influx_url!r}")
+        if not self.influx_db:
+            raise ConfigError("ZRMON_INFLUX_DB", "must not be empty")
+        if bool(self.influx_username) != bool(self.influx_password):
+            raise ConfigError(
+                "ZRMON_INFLUX_PASSWORD" if self.influx_username else "ZRMON_INFLUX_USERNAME",
+                "username and password must be set together",
+            )
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+                raise ConfigError(spec.metadata["env"], f"must be positive, got {value}")
+
+    def require_secret(self) -> None:
+        if not self.secret_token:
+            raise ConfigError("ZOOM_WEBHOOK_SECRET_TOKEN", "is required to verify Zoom's signatures")
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir / "state"
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _coerce(name: str, kind: Any, raw: str) -> Any:
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in _TRUE | _FALSE:
+                return lowered in _TRUE
+            raise ValueError("expected true or false")
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw)
+    except ValueError as exc:
+        raise ConfigError(name, f"invalid value {raw!r} ({exc})") from exc
+    return raw

@@ -1,0 +1,242 @@
+"""Validated Zoom events → InfluxDB points. Pure: no I/O, no clock.
+
+The writer calls :func:`map_event` once per spooled event, in spool order,
+with the state it keeps (room registry, open incidents). Everything here is
+deterministic: mapping the same event again yields the same points with the
+same timestamps, which is what makes a crash-and-replay or a duplicate
+delivery change nothing in InfluxDB.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.ingest.annotations import event_tags, event_title
+from monitor.ingest.incidents import Incident, IncidentBook, IncidentChange
+from monitor.ingest.points import Batch, Delete, Point, clean_tags
+from monitor.ingest.registry import Registry
+from monitor.ingest.vocabulary import ALERT_KINDS, ALERT_TYPES, COMPONENTS, word
+
+SENSOR = "sensor"
+ROOM_ALERT = "room_alert"
+ROOM_INCIDENT = "room_incident"
+ZOOM_EVENT = "zoom_event"
+
+ALERT_EVENTS = frozenset({"zoomroom.alert", "zoomroom.delayed_alert"})
+SENSOR_EVENT = "zoomroom.sensor_data"
+_ROOM_REGISTRY_EVENTS = frozenset({"zoomroom.created", "zoomroom.updated", "zoomroom.deleted"})
+_LOCATION_REGISTRY_EVENTS = frozenset(
+    {"zoomroom.location_created", "zoomroom.location_updated", "zoomroom.location_deleted"}
+)
+_DETAIL_LIMIT = 16 * 1024
+_NS_PER_MS = 1_000_000
+
+
+@dataclass
+class IngestState:
+    """What the writer remembers between events; persisted with the spool offsets."""
+
+    registry: Registry = field(default_factory=Registry)
+    incidents: IncidentBook = field(default_factory=IncidentBook)
+    # Tags an open incident was written with, so its close lands on the same series
+    # even if the room moved building in between.
+    incident_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"registry": self.registry.to_json(), "incidents": self.incidents.to_json(),
+                "incident_tags": self.incident_tags}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> IngestState:
+        if not data:
+            return cls()
+        return cls(Registry.from_json(data["registry"]),
+                   IncidentBook.from_json(data["incidents"]),
+                   dict(data.get("incident_tags", {})))
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The parts of every event the mapping needs, with times already resolved."""
+
+    name: str
+    account_id: str
+    obj: Mapping[str, Any]
+    time_ns: int
+    digest: int          # stable per event content; spreads same-millisecond events apart
+
+    @classmethod
+    def of(cls, event: Mapping[str, Any], received_ns: int, digest: int) -> Envelope:
+        payload = event.get("payload") or {}
+        obj = payload.get("object") if isinstance(payload, Mapping) else None
+        event_ns = event.get("event_ts_ns")
+        return cls(
+            name=str(event.get("event") or ""),
+            account_id=str(payload.get("account_id") or "") if isinstance(payload, Mapping)
+            else "",
+            obj=obj if isinstance(obj, Mapping) else {},
+            time_ns=event_ns if isinstance(event_ns, int) and event_ns > 0 else received_ns,
+            digest=digest,
+        )
+
+
+def map_event(event: Mapping[str, Any], received_ns: int, digest: int,
+              state: IngestState) -> Batch:
+    envelope = Envelope.of(event, received_ns, digest)
+    if envelope.name == SENSOR_EVENT:
+        return Batch(points=sensor_points(envelope, state.registry))
+    if envelope.name in ALERT_EVENTS:
+        return alert_batch(envelope, state)
+    if envelope.name in _ROOM_REGISTRY_EVENTS:
+        apply_room_event(envelope, state.registry)
+    elif envelope.name in _LOCATION_REGISTRY_EVENTS:
+        apply_location_event(envelope, state.registry)
+    return Batch(points=[annotation_point(envelope, state.registry)])
+
+
+def sensor_points(envelope: Envelope, registry: Registry) -> list[Point]:
+    """One point per reading; the receiver has already dropped unparseable ones."""
+    obj = envelope.obj
+    room_id = str(obj.get("id") or "")
+    base = clean_tags({
+        "account_id": envelope.account_id,
+        "room_id": room_id,
+        "room_name": obj.get("room_name") or registry.room_name(room_id),
+        "device_id": obj.get("device_id"),
+        **registry.room_tags(room_id),
+    })
+    points = []
+    for reading in obj.get("sensor_data") or ():
+        if not isinstance(reading, Mapping):
+            continue
+        value, time_ns = reading.get("value"), reading.get("time_ns")
+        if not isinstance(value, float | int) or not isinstance(time_ns, int):
+            continue
+        tags = {**base, "sensor_type": str(reading.get("sensor_type") or "UNKNOWN")}
+        points.append(Point(SENSOR, tags, {"value": float(value)}, time_ns))
+    return points
+
+
+def _alert_code(obj: Mapping[str, Any], key: str) -> int:
+    value = obj.get(key)
+    return int(value) if isinstance(value, int | float | str) and str(value).strip() else 0
+
+
+def alert_batch(envelope: Envelope, state: IngestState) -> Batch:
+    obj = envelope.obj
+    room_id = str(obj.get("id") or "")
+    alert_type, component = _alert_code(obj, "alert_type"), _alert_code(obj, "component")
+    kind = _alert_code(obj, "alert_kind")
+    alert_ns = obj.get("alert_time_ns")
+    time_ns = alert_ns if isinstance(alert_ns, int) and alert_ns > 0 else envelope.time_ns
+    room_name = str(obj.get("room_name") or state.registry.room_name(room_id))
+    tags = clean_tags({
+        "account_id": envelope.account_id,
+        "room_id": room_id,
+        "alert_type": alert_type,
+        "alert_name": word(ALERT_TYPES, alert_type, "type"),
+        "component": component,
+        "component_name": word(COMPONENTS, component, "component"),
+        **state.registry.room_tags(room_id),
+    })
+    alert = Point(ROOM_ALERT, {**tags, "alert_kind": word(ALERT_KINDS, kind, "kind")},
+                  {"issue": str(obj.get("issue") or ""), "room_name": room_name,
+                   "kind_code": kind}, time_ns)
+    batch = Batch(points=[alert])
+    changes = state.incidents.apply((room_id, alert_type, component), kind, time_ns)
+    for change in changes:
+        batch.extend(incident_batch(change, tags, room_name, state))
+    return batch
+
+
+def _incident_id(incident: Incident) -> str:
+    room_id, alert_type, component = incident.key
+    return f"{room_id}|{alert_type}|{component}|{incident.start_ns}"
+
+
+def incident_batch(change: IncidentChange, tags: dict[str, str], room_name: str,
+                   state: IngestState) -> Batch:
+    batch = Batch()
+    if change.delete is not None:
+        old_tags = state.incident_tags.pop(_incident_id(change.delete), tags)
+        batch.deletes.append(Delete(ROOM_INCIDENT, old_tags, change.delete.start_ns))
+    incident = change.upsert
+    if incident is None:
+        return batch
+    key = _incident_id(incident)
+    if incident.end_ns is None:
+        state.incident_tags[key] = tags
+        series_tags = tags
+    else:
+        series_tags = state.incident_tags.pop(key, tags)
+    batch.points.append(Point(ROOM_INCIDENT, series_tags, incident_fields(incident, room_name),
+                              incident.start_ns))
+    return batch
+
+
+def incident_fields(incident: Incident, room_name: str) -> dict[str, float | int | bool | str]:
+    fields: dict[str, float | int | bool | str] = {
+        "room_name": room_name,
+        "start_ms": incident.start_ns // _NS_PER_MS,
+        "open": incident.end_ns is None,
+    }
+    if incident.end_ns is not None:
+        fields["end_ms"] = incident.end_ns // _NS_PER_MS
+        fields["duration_s"] = float(incident.duration_s or 0.0)
+    return fields
+
+
+def apply_room_event(envelope: Envelope, registry: Registry) -> None:
+    obj = envelope.obj
+    room_id = str(obj.get("id") or "")
+    if not room_id:
+        return
+    registry.update_room(room_id, envelope.time_ns, name=str(obj.get("room_name") or ""),
+                         location_id=str(obj.get("location_id") or ""),
+                         deleted=envelope.name == "zoomroom.deleted")
+
+
+def apply_location_event(envelope: Envelope, registry: Registry) -> None:
+    obj = envelope.obj
+    location_id = str(obj.get("id") or "")
+    if not location_id:
+        return
+    parent = obj.get("parent_location_id")
+    registry.update_location(location_id, envelope.time_ns, name=str(obj.get("name") or ""),
+                             type_=str(obj.get("type") or ""),
+                             parent_id=None if parent is None else str(parent),
+                             deleted=envelope.name == "zoomroom.location_deleted")
+
+
+def annotation_point(envelope: Envelope, registry: Registry) -> Point:
+    obj = envelope.obj
+    tags = event_tags(envelope.name, obj)
+    room_id = tags.get("room_id", "")
+    if room_id:
+        tags.setdefault("room_name", registry.room_name(room_id))
+        tags.update(registry.room_tags(room_id))
+    elif "location_id" in tags:
+        tags.update(registry.location_tags(tags["location_id"]))
+    tags = clean_tags({"event": envelope.name or "unknown", "account_id": envelope.account_id,
+                       **tags})
+    fields: dict[str, float | int | bool | str] = {
+        "title": event_title(envelope.name, obj),
+        "detail": _detail(obj),
+    }
+    for key in ("start_time", "end_time", "join_time"):
+        value = obj.get(f"{key}_ns")
+        if isinstance(value, int) and value > 0:
+            fields[f"{key}_ms"] = value // _NS_PER_MS
+    # Two distinct events in the same millisecond for the same ids must not overwrite
+    # each other, and the same event twice must: spread by a hash of its content.
+    time_ns = envelope.time_ns - envelope.time_ns % _NS_PER_MS + envelope.digest % _NS_PER_MS
+    return Point(ZOOM_EVENT, tags, fields, time_ns)
+
+
+def _detail(obj: Mapping[str, Any]) -> str:
+    shown = {k: v for k, v in obj.items() if not k.endswith("_ns")}
+    text = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
+    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 1] + "…"

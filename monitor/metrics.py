@@ -1,0 +1,43 @@
+"""Prometheus metrics shared by the receiver workers and the writer.
+
+Under ``zrmon serve`` every process writes its samples to
+``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode), and the
+admin listener aggregates them; gauges that describe the disk (spool depth,
+quarantine size) are computed when scraped, so they are never stale.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+EVENTS_RECEIVED = Counter(
+    "zrmon_events_received_total",
+    "Webhook deliveries by event name and outcome.",
+    ["event", "outcome"],
+)
+READINGS_REJECTED = Counter(
+    "zrmon_readings_rejected_total",
+    "Sensor readings dropped from an otherwise accepted event (kept in quarantine).",
+)
+READINGS_WRITTEN = Counter(
+    "zrmon_readings_written_total", "Sensor readings written to InfluxDB."
+)
+POINTS_WRITTEN = Counter(
+    "zrmon_points_written_total", "Points written to InfluxDB by measurement.", ["measurement"]
+)
+EVENTS_WRITTEN = Counter(
+    "zrmon_events_written_total", "Spooled events the writer has fully stored."
+)
+DUPLICATES_SKIPPED = Counter(
+    "zrmon_duplicate_events_total", "Deliveries recognised as duplicates and skipped."
+)
+WRITE_LATENCY = Histogram(
+    "zrmon_influx_write_seconds", "Duration of one batch write to InfluxDB.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+WRITE_ERRORS = Counter(
+    "zrmon_influx_write_errors_total", "Failed InfluxDB writes by kind.", ["kind"]
+)
+WRITER_QUARANTINED = Counter(
+    "zrmon_writer_quarantined_total", "Events InfluxDB refused, moved to quarantine."
+)

@@ -1,0 +1,112 @@
+"""``zrmon serve``: the public listener (gunicorn) and the writer, supervised together.
+
+Two process trees, one command: gunicorn's workers answer Zoom and append to
+the spool; a single writer process drains it and serves the admin listener.
+The writer is restarted if it dies (nothing is lost: it resumes from its
+committed offsets); if gunicorn dies the whole service exits non-zero so the
+init system or container runtime restarts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from types import FrameType
+
+from monitor.config import Config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    threads: int = 8
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 9108
+
+
+def child_env(config: Config) -> dict[str, str]:
+    metrics_dir = config.data_dir / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, **config.to_env(), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())}
+
+
+def gunicorn_command(listen: Listen) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "--config", "python:monitor.gunicorn_conf",
+            "--bind", f"{listen.host}:{listen.port}", "--workers", str(listen.workers),
+            "--threads", str(listen.threads), "monitor.app:create_app()"]
+
+
+def writer_command(listen: Listen) -> list[str]:
+    return [sys.executable, "-m", "monitor.cli", "writer", "--admin-host", listen.admin_host,
+            "--admin-port", str(listen.admin_port)]
+
+
+class Supervisor:
+    def __init__(self, config: Config, listen: Listen) -> None:
+        self.config = config
+        self.listen = listen
+        self.stopping = False
+        self.env: dict[str, str] = {}
+        self.writer: subprocess.Popen[bytes] | None = None
+        self.web: subprocess.Popen[bytes] | None = None
+
+    def run(self) -> int:
+        for directory in (self.config.spool_dir, self.config.quarantine_dir,
+                          self.config.state_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        self.env = child_env(self.config)
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        self.writer = self._start(writer_command(self.listen))
+        self.web = self._start(gunicorn_command(self.listen))
+        print(f"zrmon: webhooks on http://{self.listen.host}:{self.listen.port}/webhooks/zoom, "
+              f"metrics on http://{self.listen.admin_host}:{self.listen.admin_port}/metrics",
+              file=sys.stderr, flush=True)
+        return self._watch()
+
+    def _start(self, command: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, env=self.env)
+
+    def _watch(self) -> int:
+        status = 0
+        while not self.stopping:
+            time.sleep(0.2)
+            assert self.web is not None and self.writer is not None
+            if self.web.poll() is not None:
+                log.error("gunicorn exited with %s", self.web.returncode)
+                status = 1
+                break
+            if self.writer.poll() is not None and not self.stopping:
+                print(f"zrmon: writer exited with {self.writer.returncode}; restarting",
+                      file=sys.stderr, flush=True)
+                time.sleep(1.0)
+                self.writer = self._start(writer_command(self.listen))
+        self._shutdown()
+        return status
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def _shutdown(self) -> None:
+        for process in (self.web, self.writer):
+            if process is not None and process.poll() is None:
+                process.terminate()
+        for process in (self.web, self.writer):
+            if process is None:
+                continue
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

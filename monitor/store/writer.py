@@ -1,0 +1,295 @@
+"""Drains the spool into InfluxDB: batches, retries with back-off, never drops data.
+
+One writer process per deployment reads the segments every receiver process
+appends to, maps events to points (pure, :mod:`monitor.ingest.mapping`),
+writes them in large batches and then commits offsets and state together
+(:mod:`monitor.store.state`). InfluxDB down for minutes means the spool grows
+and the writer keeps retrying; a point InfluxDB refuses outright (4xx) moves
+its event to quarantine instead of blocking everything behind it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.config import Config
+from monitor.ingest.mapping import SENSOR, SENSOR_EVENT, IngestState, map_event
+from monitor.ingest.points import Batch, Delete, Point, encode_lines, influxql_string
+from monitor.metrics import (
+    DUPLICATES_SKIPPED,
+    EVENTS_WRITTEN,
+    POINTS_WRITTEN,
+    READINGS_WRITTEN,
+    WRITE_ERRORS,
+    WRITE_LATENCY,
+    WRITER_QUARANTINED,
+)
+from monitor.store.influx import InfluxClient, InfluxError
+from monitor.store.quarantine import Quarantine
+from monitor.store.spool import CorruptRecord, Record, Segment, finished, list_segments, read_records
+from monitor.store.state import WriterState
+
+log = logging.getLogger(__name__)
+STATE_KEY = "ingest"
+
+
+@dataclass
+class Pending:
+    """One spooled event on its way to InfluxDB."""
+
+    record: Record
+    event: dict[str, Any]
+    digest: bytes
+    batch: Batch = field(default_factory=Batch)
+
+
+class Backoff:
+    def __init__(self, first: float = 0.2, cap: float = 30.0) -> None:
+        self.first, self.cap, self.delay = first, cap, first
+
+    def next(self) -> float:
+        delay, self.delay = self.delay, min(self.cap, self.delay * 2)
+        return delay
+
+    def reset(self) -> None:
+        self.delay = self.first
+
+
+class Writer:
+    def __init__(self, config: Config, influx: InfluxClient | None = None,
+                 stop: threading.Event | None = None,
+                 clock: Callable[[], int] = time.time_ns) -> None:
+        self.config = config
+        self.influx = influx or InfluxClient(config, timeout=30.0)
+        self.stop = stop or threading.Event()
+        self.clock = clock
+        self.state = WriterState(config.state_dir)
+        self.ingest = IngestState.from_json(self.state.load(STATE_KEY))
+        self.offsets = self.state.offsets()
+        self.quarantine = Quarantine(config.quarantine_dir)
+        self.backoff = Backoff()
+        self._last_prune = 0.0
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self) -> None:
+        log.info("writer started: spool %s → %s db %s", self.config.spool_dir,
+                 self.config.influx_url, self.config.influx_db)
+        self._ensure_database()
+        while not self.stop.is_set():
+            try:
+                handled = self.drain_once()
+            except InfluxError as exc:
+                self._wait_after(exc)
+                continue
+            if handled == 0:
+                self.stop.wait(self.config.writer_poll_s)
+        self.state.close()
+
+    def _wait_after(self, exc: InfluxError) -> None:
+        delay = self.backoff.next()
+        WRITE_ERRORS.labels("unavailable" if exc.retryable else "rejected").inc()
+        log.warning("InfluxDB write failed (%s); retrying in %.1fs", exc, delay)
+        self.stop.wait(delay)
+
+    def _ensure_database(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.influx.create_database()
+                return
+            except InfluxError as exc:
+                self._wait_after(exc)
+
+    def drain_once(self) -> int:
+        """Read, map, write and commit one batch; the count of records consumed."""
+        segments = list_segments(self.config.spool_dir)
+        records = self._read(segments)
+        if records:
+            self._process(records)
+        self._drop_drained(segments)
+        self._prune_seen()
+        return len(records)
+
+    # -- reading ----------------------------------------------------------------------
+    def _read(self, segments: Sequence[Segment]) -> list[Record]:
+        limit = self.config.writer_batch_events
+        out: list[Record] = []
+        for segment in segments:
+            if len(out) >= limit:
+                break
+            start = self.offsets.get(segment.stem, 0)
+            try:
+                out.extend(read_records(segment, start, limit - len(out)))
+            except CorruptRecord as exc:
+                self._salvage(segment, exc.offset)
+                break
+            else:
+                self._salvage_torn_tail(segment, out)
+        return out
+
+    def _salvage(self, segment: Segment, offset: int) -> None:
+        """Bytes that no longer frame a record: keep them in quarantine, move on."""
+        if not finished(segment):
+            return
+        data = segment.path.read_bytes()[offset:] if segment.path.exists() else b""
+        self.quarantine.add(data, event="", reason="corrupt_spool",
+                            errors={"spool": [f"{segment.stem} from offset {offset}"]})
+        self.state.commit(offsets={segment.stem: offset + len(data)}, digests=(),
+                          now_ns=self.clock())
+        self.offsets[segment.stem] = offset + len(data)
+
+    def _salvage_torn_tail(self, segment: Segment, batch: list[Record]) -> None:
+        consumed = max((r.end for r in batch if r.segment == segment.stem),
+                       default=self.offsets.get(segment.stem, 0))
+        with contextlib.suppress(FileNotFoundError):
+            if consumed < segment.path.stat().st_size and finished(segment) and not any(
+                r.segment == segment.stem for r in batch
+            ):
+                self._salvage(segment, consumed)
+
+    # -- mapping and writing ----------------------------------------------------------
+    def _process(self, records: list[Record]) -> None:
+        pending, digests = self._decode(records)
+        seen = self.state.seen(digests)
+        fresh: list[Pending] = []
+        batch_digests: set[bytes] = set()
+        for item in pending:
+            if item.digest in seen or item.digest in batch_digests:
+                DUPLICATES_SKIPPED.inc()
+                continue
+            batch_digests.add(item.digest)
+            fresh.append(item)
+        stateful = False
+        for item in fresh:
+            stateful |= item.event.get("event") != SENSOR_EVENT
+            try:
+                item.batch = map_event(item.event, item.record.received_ns,
+                                       int.from_bytes(item.digest[:8], "big"), self.ingest)
+            except Exception as exc:  # a mapping bug must not lose the event
+                log.exception("mapping failed")
+                self._quarantine(item, "mapping_error", repr(exc))
+                item.batch = Batch()
+        written = self._write(fresh)
+        offsets = {r.segment: r.end for r in records}
+        values = {STATE_KEY: self.ingest.to_json()} if stateful else None
+        self.state.commit(offsets=offsets, digests=batch_digests, now_ns=self.clock(),
+                          values=values)
+        self.offsets.update(offsets)
+        self.backoff.reset()
+        EVENTS_WRITTEN.inc(written)
+
+    def _decode(self, records: list[Record]) -> tuple[list[Pending], list[bytes]]:
+        pending: list[Pending] = []
+        for record in records:
+            digest = hashlib.blake2b(record.payload, digest_size=16).digest()
+            try:
+                event = json.loads(record.payload)
+                if not isinstance(event, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:
+                self.quarantine.add(record.payload, event="", reason="undecodable_spool_record",
+                                    errors={"spool": [str(exc)]},
+                                    received_ns=record.received_ns)
+                continue
+            pending.append(Pending(record, event, digest))
+        return pending, [item.digest for item in pending]
+
+    def _write(self, items: list[Pending]) -> int:
+        """Write all points in order; a delete flushes the points before it."""
+        try:
+            self._write_ops([op for item in items for op in _ops(item.batch)])
+        except InfluxError as exc:
+            if exc.retryable or exc.missing_database:
+                if exc.missing_database:
+                    self.influx.create_database()
+                raise
+            WRITE_ERRORS.labels("rejected").inc()
+            log.warning("InfluxDB refused the batch (%s); writing events one by one", exc)
+            return self._write_each(items)
+        return len(items)
+
+    def _write_each(self, items: list[Pending]) -> int:
+        written = 0
+        for item in items:
+            try:
+                self._write_ops(_ops(item.batch))
+                written += 1
+            except InfluxError as exc:
+                if exc.retryable:
+                    raise
+                self._quarantine(item, "influx_rejected", str(exc))
+        return written
+
+    def _write_ops(self, ops: Sequence[Point | Delete]) -> None:
+        run: list[Point] = []
+        for op in ops:
+            if isinstance(op, Point):
+                run.append(op)
+                continue
+            self._write_points(run)
+            run = []
+            self._delete(op)
+        self._write_points(run)
+
+    def _write_points(self, points: list[Point]) -> None:
+        if not points:
+            return
+        started = time.perf_counter()
+        self.influx.write(encode_lines(points))
+        WRITE_LATENCY.observe(time.perf_counter() - started)
+        counts: dict[str, int] = {}
+        for point in points:
+            counts[point.measurement] = counts.get(point.measurement, 0) + 1
+        for measurement, count in counts.items():
+            POINTS_WRITTEN.labels(measurement).inc(count)
+        READINGS_WRITTEN.inc(counts.get(SENSOR, 0))
+
+    def _delete(self, op: Delete) -> None:
+        where = " AND ".join(f'"{key}" = {influxql_string(value)}'
+                             for key, value in sorted(op.tags.items())
+                             if key in ("room_id", "alert_type", "component"))
+        self.influx.query(
+            f'DELETE FROM "{op.measurement}" WHERE {where} '
+            f"AND time >= {op.time_ns} AND time <= {op.time_ns}", write=True, epoch=None)
+
+    def _quarantine(self, item: Pending, reason: str, error: str) -> None:
+        WRITER_QUARANTINED.inc()
+        self.quarantine.add(item.record.payload, event=str(item.event.get("event", "")),
+                            reason=reason, errors={"_writer": [error]},
+                            received_ns=item.record.received_ns)
+
+    # -- housekeeping -----------------------------------------------------------------
+    def _drop_drained(self, segments: Sequence[Segment]) -> None:
+        dropped = []
+        for segment in segments:
+            try:
+                size = segment.path.stat().st_size
+            except FileNotFoundError:
+                continue
+            if self.offsets.get(segment.stem, 0) >= size and finished(segment):
+                segment.path.unlink(missing_ok=True)
+                dropped.append(segment.stem)
+        if dropped:
+            self.state.commit(offsets={}, digests=(), now_ns=self.clock(),
+                              dropped_segments=dropped)
+            for stem in dropped:
+                self.offsets.pop(stem, None)
+
+    def _prune_seen(self) -> None:
+        now = time.monotonic()
+        if now - self._last_prune > 300:
+            self._last_prune = now
+            self.state.forget_before(self.clock() - self.config.dedupe_window_s * 1_000_000_000)
+
+
+def _ops(batch: Batch) -> list[Point | Delete]:
+    # Deletes come from an incident whose start moved earlier; within one event they
+    # remove the superseded row, so they go first.
+    return [*batch.deletes, *batch.points]

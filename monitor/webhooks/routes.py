@@ -1,0 +1,122 @@
+"""``POST /webhooks/zoom``: the one endpoint Zoom posts every event to.
+
+The answer comes after the event is durably in the spool and before it is in
+InfluxDB, well inside Zoom's 3-second budget. Status codes follow Zoom's
+retry rules: 4xx for what a retry cannot fix (Zoom never retries those, so
+signed-but-invalid events are quarantined first), 503 for what it can.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from monitor.metrics import EVENTS_RECEIVED, READINGS_REJECTED
+from monitor.services import Services, services
+from monitor.store.spool import SpoolFull
+from monitor.webhooks.intake import Intake, QuarantineEntry, parse_body, prepare
+from monitor.webhooks.catalog import load_catalog
+from monitor.webhooks.signature import SignatureError, url_validation_response, verify
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__)
+
+URL_VALIDATION = "endpoint.url_validation"
+
+
+@functools.cache
+def known_events() -> frozenset[str]:
+    """Event names we label metrics with; anything else is "other" (bounded cardinality)."""
+    return frozenset(load_catalog()["events"])
+
+
+def _answer(status: int, body: dict[str, Any], event: str, outcome: str) -> tuple[Response, int]:
+    label = event if event in known_events() or event == URL_VALIDATION else "other"
+    EVENTS_RECEIVED.labels(label, outcome).inc()
+    return jsonify(body), status
+
+
+@bp.post("/webhooks/zoom")
+def receive() -> tuple[Response, int]:
+    svc = services()
+    body = request.get_data(cache=False)
+    try:
+        verify(
+            svc.signature,
+            signature=request.headers.get("x-zm-signature"),
+            timestamp=request.headers.get("x-zm-request-timestamp"),
+            body=body,
+            now_s=time.time(),
+            retry_num=request.headers.get("x-zoom-retry-num"),
+        )
+    except SignatureError as exc:
+        return _answer(401, {"error": "unauthorized", "message": str(exc)}, "", "unauthorized")
+    received_ns = time.time_ns()
+    parsed = parse_body(body)
+    if isinstance(parsed, Intake):
+        return _finish(svc, parsed, received_ns)
+    if parsed.get("event") == URL_VALIDATION:
+        return _url_validation(svc, parsed)
+    try:
+        intake = prepare(parsed, svc.privacy)
+    except Exception as exc:  # a bug of ours must not lose a signed event
+        log.exception("intake failed; quarantining the event")
+        intake = Intake(200, str(parsed.get("event", "")), "quarantined", {"status": "quarantined"})
+        intake.quarantine.append(_internal_error_entry(body, exc))
+    return _finish(svc, intake, received_ns)
+
+
+def _internal_error_entry(body: bytes, exc: Exception) -> QuarantineEntry:
+    return QuarantineEntry(body, "internal_error", {"_internal": [repr(exc)]})
+
+
+def _url_validation(svc: Services, data: dict[str, Any]) -> tuple[Response, int]:
+    payload = data.get("payload")
+    token = payload.get("plainToken") if isinstance(payload, dict) else None
+    if not isinstance(token, str) or not token:
+        errors = {"payload.plainToken": ["Missing or not a string."]}
+        return _answer(
+            422, {"error": "validation_failed", "fields": errors}, URL_VALIDATION, "invalid"
+        )
+    return _answer(
+        200, url_validation_response(svc.signature.secret, token), URL_VALIDATION, "url_validation"
+    )
+
+
+def _finish(svc: Services, intake: Intake, received_ns: int) -> tuple[Response, int]:
+    """Spool first, then quarantine: a retry after a failure here duplicates, never loses."""
+    try:
+        if intake.spool_payload is not None:
+            svc.spool.append(intake.spool_payload, received_ns)
+        ids = [
+            svc.quarantine.add(
+                entry.body,
+                event=intake.event,
+                reason=entry.reason,
+                errors=entry.errors,
+                received_ns=received_ns,
+            )
+            for entry in intake.quarantine
+        ]
+    except SpoolFull:
+        return _answer(
+            503, {"error": "spool_full", "message": "try again later"}, intake.event, "spool_full"
+        )
+    except OSError as exc:
+        log.error("cannot store event durably: %s", exc)
+        return _answer(
+            503,
+            {"error": "storage_unavailable", "message": str(exc)},
+            intake.event,
+            "storage_error",
+        )
+    if intake.outcome == "partial":
+        READINGS_REJECTED.inc(sum(len(e.errors) for e in intake.quarantine))
+    body = dict(intake.response)
+    if ids:
+        body["quarantine_id"] = ids[0]
+    return _answer(intake.status, body, intake.event, intake.outcome)
