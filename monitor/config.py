@@ -39,7 +39,8 @@ class Config:
     retry_window_s: int = field(default=7200, metadata={"env": "ZRMON_RETRY_WINDOW_S"})
     max_body_bytes: int = field(default=1 * MiB, metadata={"env": "ZRMON_MAX_BODY_BYTES"})
     spool_max_bytes: int = field(default=1024 * MiB, metadata={"env": "ZRMON_SPOOL_MAX_BYTES"})
-    spool_segment_bytes: int = field(default=16 * MiB, metadata={"env": "ZRMON_SPOOL_SEGMENT_BYTES"})
+    spool_segment_bytes: int = field(default=16 * MiB,
+                                     metadata={"env": "ZRMON_SPOOL_SEGMENT_BYTES"})
     spool_fsync: bool = field(default=True, metadata={"env": "ZRMON_SPOOL_FSYNC"})
     store_visitor_pii: bool = field(default=False, metadata={"env": "ZRMON_STORE_VISITOR_PII"})
     hash_salt: str = field(default="", metadata={"env": "ZRMON_HASH_SALT"})
@@ -92,7 +93,8 @@ class Config:
 
     def require_secret(self) -> None:
         if not self.secret_token:
-            raise ConfigError("ZOOM_WEBHOOK_SECRET_TOKEN", "is required to verify Zoom's signatures")
+            raise ConfigError("ZOOM_WEBHOOK_SECRET_TOKEN",
+                              "is required to verify Zoom's signatures")
 
     @property
     def spool_dir(self) -> Path:

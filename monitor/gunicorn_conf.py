@@ -18,6 +18,9 @@ accesslog = None
 errorlog = "-"
 loglevel = "warning"
 limit_request_field_size = 8190
+# gunicorn ≥ 23 opens a control socket in ~/.gunicorn shared by every instance on the
+# host; we do not use it, and two services must not fight over it.
+control_socket_disable = True
 
 
 def worker_exit(server: Any, worker: Any) -> None:
@@ -33,4 +36,4 @@ def child_exit(server: Any, worker: Any) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

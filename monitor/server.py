@@ -9,6 +9,7 @@ init system or container runtime restarts it.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
@@ -52,6 +53,18 @@ def writer_command(listen: Listen) -> list[str]:
             "--admin-port", str(listen.admin_port)]
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """If the supervisor is SIGKILLed, its children get SIGKILL too (Linux), no orphans."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 class Supervisor:
     def __init__(self, config: Config, listen: Listen) -> None:
         self.config = config
@@ -76,7 +89,11 @@ class Supervisor:
         return self._watch()
 
     def _start(self, command: list[str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(command, env=self.env)
+        # Own process group: a terminal's Ctrl-C reaches only us, and we stop the children
+        # with one orderly SIGTERM (gunicorn's gthread workers can deadlock when SIGINT from
+        # the terminal and SIGQUIT from their master arrive together).
+        return subprocess.Popen(command, env=self.env, process_group=0,
+                                preexec_fn=_die_with_parent)  # noqa: PLW1509 (no threads here)
 
     def _watch(self) -> int:
         status = 0

@@ -31,9 +31,9 @@ def epoch_number_to_ns(value: float) -> int:
     if not math.isfinite(value) or value <= 0:
         raise TimeParseError(f"not a positive epoch time: {value!r}")
     if value < _SECONDS_CUTOFF:
-        return int(round(value * NS_PER_S))
+        return round(value * NS_PER_S)
     if value < _MILLIS_CUTOFF:
-        return int(round(value * NS_PER_MS))
+        return round(value * NS_PER_MS)
     raise TimeParseError(f"epoch time out of range: {value!r}")
 
 

@@ -30,7 +30,7 @@ ACTIVE = ".seg"
 SEALED = ".sealed"
 
 
-class SpoolFull(Exception):
+class SpoolFullError(Exception):
     """The spool holds its configured maximum; the caller should answer 503."""
 
 
@@ -83,7 +83,7 @@ class SpoolAppender:
             self._usage = spool_bytes(self.directory)
             self._usage_checked = now
         if self._usage + size > self.max_bytes:
-            raise SpoolFull(f"spool holds {self._usage} bytes, limit {self.max_bytes}")
+            raise SpoolFullError(f"spool holds {self._usage} bytes, limit {self.max_bytes}")
 
     def _segment_for_write(self) -> int:
         pid = os.getpid()
@@ -191,13 +191,13 @@ def read_records(segment: Segment, offset: int, limit: int) -> Iterator[Record]:
                 return
             end = offset + HEADER.size + length
             if zlib.crc32(payload) != crc:
-                raise CorruptRecord(segment, offset)
+                raise CorruptRecordError(segment, offset)
             yield Record(segment.stem, offset, end, received_ns, payload)
             offset = end
             count += 1
 
 
-class CorruptRecord(Exception):
+class CorruptRecordError(Exception):
     """A record whose checksum does not match: the rest of the segment is unreadable."""
 
     def __init__(self, segment: Segment, offset: int) -> None:

@@ -34,7 +34,14 @@ from monitor.metrics import (
 )
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.quarantine import Quarantine
-from monitor.store.spool import CorruptRecord, Record, Segment, finished, list_segments, read_records
+from monitor.store.spool import (
+    CorruptRecordError,
+    Record,
+    Segment,
+    finished,
+    list_segments,
+    read_records,
+)
 from monitor.store.state import WriterState
 
 log = logging.getLogger(__name__)
@@ -127,7 +134,7 @@ class Writer:
             start = self.offsets.get(segment.stem, 0)
             try:
                 out.extend(read_records(segment, start, limit - len(out)))
-            except CorruptRecord as exc:
+            except CorruptRecordError as exc:
                 self._salvage(segment, exc.offset)
                 break
             else:

@@ -17,9 +17,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from monitor.metrics import EVENTS_RECEIVED, READINGS_REJECTED
 from monitor.services import Services, services
-from monitor.store.spool import SpoolFull
-from monitor.webhooks.intake import Intake, QuarantineEntry, parse_body, prepare
+from monitor.store.spool import SpoolFullError
 from monitor.webhooks.catalog import load_catalog
+from monitor.webhooks.intake import Intake, QuarantineEntry, parse_body, prepare
 from monitor.webhooks.signature import SignatureError, url_validation_response, verify
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def _finish(svc: Services, intake: Intake, received_ns: int) -> tuple[Response, 
             )
             for entry in intake.quarantine
         ]
-    except SpoolFull:
+    except SpoolFullError:
         return _answer(
             503, {"error": "spool_full", "message": "try again later"}, intake.event, "spool_full"
         )

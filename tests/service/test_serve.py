@@ -7,6 +7,7 @@ away, and then count what actually landed in InfluxDB.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -74,14 +75,20 @@ class Service:
         try:
             return self.process.wait(timeout=40)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            return self.process.wait()
+            self.kill_everything()
+            log = self.log_text()
+            raise AssertionError(f"zrmon serve did not stop on SIGINT:\n{log}") from None
 
     def kill_everything(self) -> None:
         """SIGKILL the supervisor, gunicorn, its workers and the writer at once."""
         assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
+        tree = descendants(self.process.pid)
+        for pid in [self.process.pid, *tree]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.process.wait()
+        wait_for(lambda: not any(Path(f"/proc/{pid}").exists() and
+                                 _state(pid) != "Z" for pid in tree), 10, "processes to die")
 
     def writer_pid(self) -> int | None:
         for entry in Path("/proc").iterdir():
@@ -96,6 +103,32 @@ class Service:
             if b"writer" in cmdline and int(stat[1]) == self.process.pid and stat[0] != "Z":
                 return int(entry.name)
         return None
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "X"
+
+
+def _ppid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return -1
+
+
+def descendants(root: int) -> list[int]:
+    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+    found: list[int] = []
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid in pids if _ppid(pid) == parent]
+        found.extend(children)
+        frontier.extend(children)
+    return found
 
 
 @pytest.fixture
@@ -191,7 +224,8 @@ def test_sigkill_of_the_writer_mid_load_loses_nothing(service: Service,
     os.kill(first_writer, signal.SIGKILL)
     client.join()
     assert load.failed == []
-    wait_for(lambda: service.writer_pid() not in (None, first_writer), 20, "the writer to be restarted")
+    wait_for(lambda: service.writer_pid() not in (None, first_writer), 20,
+             "the writer to be restarted")
     wait_for(lambda: landed_times_ms(influx) >= load.acked_times_ms(), 30,
              "every acknowledged event in InfluxDB")
     assert len(load.acked) == 300
@@ -257,7 +291,7 @@ def test_no_request_produces_a_500_or_kills_a_worker(service: Service) -> None:
 
 def test_missing_secret_exits_2_naming_the_variable(config: Config) -> None:
     env = {**os.environ, **config.to_env(), "ZOOM_WEBHOOK_SECRET_TOKEN": ""}
-    result = subprocess.run([ZRMON, "serve"], env=env, capture_output=True, text=True,
+    result = subprocess.run([ZRMON, "serve"], check=False, env=env, capture_output=True, text=True,
                             timeout=30)
     assert result.returncode == 2
     assert "ZOOM_WEBHOOK_SECRET_TOKEN" in result.stderr
@@ -266,7 +300,7 @@ def test_missing_secret_exits_2_naming_the_variable(config: Config) -> None:
 
 def test_invalid_setting_exits_2_naming_the_variable(config: Config) -> None:
     env = {**os.environ, **config.to_env(), "ZRMON_SPOOL_MAX_BYTES": "lots"}
-    result = subprocess.run([ZRMON, "spool", "status"], env=env, capture_output=True,
+    result = subprocess.run([ZRMON, "spool", "status"], check=False, env=env, capture_output=True,
                             text=True, timeout=30)
     assert result.returncode == 2
     assert "ZRMON_SPOOL_MAX_BYTES" in result.stderr

@@ -9,9 +9,9 @@ import pytest
 
 from monitor.store.spool import (
     HEADER,
-    CorruptRecord,
+    CorruptRecordError,
     SpoolAppender,
-    SpoolFull,
+    SpoolFullError,
     list_segments,
     read_records,
     spool_status,
@@ -26,7 +26,7 @@ def test_records_round_trip_in_order(tmp_path: Path) -> None:
     records = list(read_records(segment, 0, 100))
     assert [r.payload for r in records] == [f"event {i}".encode() for i in range(5)]
     assert [r.received_ns for r in records] == [1000, 1001, 1002, 1003, 1004]
-    assert list(read_records(segment, records[2].end, 100))[0].payload == b"event 3"
+    assert next(iter(read_records(segment, records[2].end, 100))).payload == b"event 3"
 
 
 def test_partial_record_at_the_tail_is_not_read_yet(tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_corrupt_record_is_reported(tmp_path: Path) -> None:
     data = bytearray(segment.path.read_bytes())
     data[-3] ^= 0xFF
     segment.path.write_bytes(bytes(data))
-    with pytest.raises(CorruptRecord):
+    with pytest.raises(CorruptRecordError):
         list(read_records(segment, 0, 10))
 
 
@@ -66,7 +66,7 @@ def test_rotation_and_sealing(tmp_path: Path) -> None:
 def test_bounded_spool_refuses_when_full(tmp_path: Path) -> None:
     spool = SpoolAppender(tmp_path, fsync=False, max_bytes=200)
     spool.append(b"x" * 100)
-    with pytest.raises(SpoolFull):
+    with pytest.raises(SpoolFullError):
         spool.append(b"x" * 100)
 
 

@@ -526,6 +526,7 @@ def test_good_readings(changes: dict[str, Any], time_ns: int, value: float) -> N
     assert loaded["value"] == value
     assert isinstance(loaded["value"], float)
     assert loaded["date_time"] == given["date_time"]  # kept as given
+    assert loaded["sensor_value"] == given["sensor_value"]  # likewise
 
 
 @pytest.mark.parametrize("kind", ["co2", "NOISE_LEVEL", " illuminance "])
