@@ -11,7 +11,26 @@
 -- count once). Zoom's v0 signature is HMAC-SHA256(secret, "v0:<ts>:<body>"),
 -- computed here by a pure LuaJIT SHA-256 (``bit`` library only).
 --
--- done() prints one line "WRKJSON {...}" with the counters and the latency
+-- offset=K shifts n by K (thread t then sends K + t, K + t + threads, ...), so
+-- two runs with the same prefix can stay distinct.
+--
+-- rate=R (requests/s, all threads together; absent or 0: as fast as possible)
+-- paces the load through wrk's delay() hook, which wrk calls before every
+-- request on a connection and which returns the milliseconds to wait first.
+-- The connections of one thread share a schedule of send slots spaced
+-- threads*1000/R ms apart (each connection claims the next free slot once its
+-- previous response is in), so each of N connections sends on average every
+-- N*1000/R ms and the service time does not eat into the rate, as it would with
+-- a fixed delay of N*1000/R (rate R*d/(d + service)). A slot already past is
+-- taken now, without catching up on missed ones: when the server stalls for
+-- longer than a connection's share of slots, the rate drops instead of
+-- bursting. wrk starts each latency measurement when it writes the request, so
+-- the histogram holds the service time of each request (send to complete
+-- response), never the wait in delay(). Without LuaJIT's ffi (no monotonic
+-- clock) the delay falls back to the fixed N*1000/R, with connections=N.
+--
+-- done() prints one line "WRKJSON {...}" with the counters, whether the
+-- monotonic clock for pacing was there ("pacing_clock") and the latency
 -- distribution (microseconds). With selftest=1, thread 0's init() prints
 -- "SELFTEST <keylen> <msglen> <hex>" lines (HMAC of generated vectors) that
 -- bench/ingest.py checks against Python's hmac before any benchmark run.
@@ -181,6 +200,37 @@ end
 
 local keyed, counter, step, prefix, rooms, base, path, hdrs
 
+-- Pacing (rate=R) -------------------------------------------------------------
+
+local has_ffi, ffi = pcall(require, "ffi")
+local now_ms
+if has_ffi then
+  ffi.cdef([[
+    typedef struct { long tv_sec; long tv_nsec; } zr_bench_timespec;
+    int clock_gettime(int clock_id, zr_bench_timespec *tp);
+  ]])
+  local ts = ffi.new("zr_bench_timespec")
+  local CLOCK_MONOTONIC = 1
+  now_ms = function()
+    ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+  end
+end
+
+local slot_ms, next_slot, fixed_ms
+
+local function slot_delay()
+  local now = now_ms()
+  local slot = next_slot or now
+  if slot < now then slot = now end
+  next_slot = slot + slot_ms
+  return floor(slot - now + 0.5)
+end
+
+local function fixed_delay()
+  return fixed_ms
+end
+
 function init(args)
   local opts = {}
   for _, arg in ipairs(args) do
@@ -190,13 +240,25 @@ function init(args)
   local my_tid = tid or 0
   keyed = hmac_key(opts.secret or "")
   step = tonumber(opts.threads or "1")
-  counter = my_tid
+  counter = tonumber(opts.offset or "0") + my_tid
   prefix = opts.prefix or "bench-room-"
   rooms = tonumber(opts.rooms or "1000")
   base = tonumber(opts.base or "1767225600")
   path = opts.path or wrk.path
   hdrs = { ["Content-Type"] = "application/json" }
   if opts.selftest == "1" and my_tid == 0 then selftest() end
+  -- wrk asks whether a global delay() exists after thread 0's init(), so
+  -- defining it here turns pacing on for every thread.
+  local rate = tonumber(opts.rate or "0")
+  if rate > 0 then
+    if now_ms then
+      slot_ms = step * 1000 / rate
+      delay = slot_delay
+    else
+      fixed_ms = floor(tonumber(opts.connections or "1") * 1000 / rate + 0.5)
+      delay = fixed_delay
+    end
+  end
 end
 
 local function body_for(n)
@@ -229,9 +291,10 @@ function done(summary, latency, requests)
   local e = summary.errors
   io.write(format('WRKJSON {"duration_us":%d,"requests":%d,"bytes":%d,"connect_errors":%d,'
     .. '"read_errors":%d,"write_errors":%d,"status_errors":%d,"timeouts":%d,'
-    .. '"latency_us":{"mean":%.1f,"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d}}\n',
+    .. '"pacing_clock":%s,"latency_us":{"mean":%.1f,"p50":%d,"p90":%d,"p99":%d,"p999":%d,'
+    .. '"max":%d}}\n',
     summary.duration, summary.requests, summary.bytes, e.connect, e.read, e.write,
-    e.status, e.timeout, latency.mean, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency:percentile(99.9), latency.max))
+    e.status, e.timeout, tostring(now_ms ~= nil), latency.mean, latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency:percentile(99.9), latency.max))
   io.flush()
 end

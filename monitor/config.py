@@ -46,6 +46,7 @@ class Config:
     hash_salt: str = field(default="", metadata={"env": "ZRMON_HASH_SALT"})
     writer_batch_events: int = field(default=2000, metadata={"env": "ZRMON_WRITER_BATCH_EVENTS"})
     writer_poll_s: float = field(default=0.05, metadata={"env": "ZRMON_WRITER_POLL_S"})
+    writer_linger_s: float = field(default=0.2, metadata={"env": "ZRMON_WRITER_LINGER_S"})
     dedupe_window_s: int = field(default=3 * 86400, metadata={"env": "ZRMON_DEDUPE_WINDOW_S"})
 
     @classmethod

@@ -27,7 +27,19 @@ class TimeParseError(ValueError):
 
 
 def epoch_number_to_ns(value: float) -> int:
-    """Seconds or milliseconds since the epoch, told apart by magnitude."""
+    """Seconds or milliseconds since the epoch, told apart by magnitude.
+
+    Integers are converted exactly: 1.7e18 ns needs more than a double's 53
+    bits, and points are keyed by their time.
+    """
+    if isinstance(value, int):
+        if value <= 0:
+            raise TimeParseError(f"not a positive epoch time: {value!r}")
+        if value < _SECONDS_CUTOFF:
+            return value * NS_PER_S
+        if value < _MILLIS_CUTOFF:
+            return value * NS_PER_MS
+        raise TimeParseError(f"epoch time out of range: {value!r}")
     if not math.isfinite(value) or value <= 0:
         raise TimeParseError(f"not a positive epoch time: {value!r}")
     if value < _SECONDS_CUTOFF:
@@ -35,6 +47,37 @@ def epoch_number_to_ns(value: float) -> int:
     if value < _MILLIS_CUTOFF:
         return round(value * NS_PER_MS)
     raise TimeParseError(f"epoch time out of range: {value!r}")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAYS: dict[str, int] = {}
+
+
+def _fast_utc_ns(text: str) -> int | None:
+    """``YYYY-MM-DDTHH:MM:SSZ``, the shape of every sensor reading, without datetime.
+
+    Readings of one delivery share their date, so days-since-epoch is cached per date.
+    """
+    if len(text) != 20 or text[19] != "Z" or text[10] != "T" or text[13] != ":" \
+            or text[16] != ":":
+        return None
+    date = text[:10]
+    days = _DAYS.get(date)
+    if days is None:
+        try:
+            days = (datetime.fromisoformat(date + "T00:00:00+00:00") - _EPOCH).days
+        except ValueError:
+            return None
+        if len(_DAYS) > 10_000:
+            _DAYS.clear()
+        _DAYS[date] = days
+    clock = text[11:19]
+    if not (clock[:2].isdigit() and clock[3:5].isdigit() and clock[6:].isdigit()):
+        return None
+    hours, minutes, seconds = int(clock[:2]), int(clock[3:5]), int(clock[6:])
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return None
+    return ((days * 24 + hours) * 60 + minutes) * 60 * NS_PER_S + seconds * NS_PER_S
 
 
 def iso_to_ns(text: str) -> int:
@@ -48,7 +91,7 @@ def iso_to_ns(text: str) -> int:
         raise TimeParseError(f"not an ISO-8601 date-time: {text!r}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    delta = parsed - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = parsed - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * NS_PER_S + delta.microseconds * 1000
 
 
@@ -57,11 +100,16 @@ def to_ns(value: object) -> int:
     if isinstance(value, bool) or value is None:
         raise TimeParseError(f"not a time: {value!r}")
     if isinstance(value, int | float):
-        return epoch_number_to_ns(float(value))
+        return epoch_number_to_ns(value)
     if isinstance(value, str):
         text = value.strip()
         if not text:
             raise TimeParseError("empty time")
+        fast = _fast_utc_ns(text)
+        if fast is not None:
+            return fast
+        if text.isdecimal():
+            return epoch_number_to_ns(int(text))
         try:
             number = float(text)
         except ValueError:

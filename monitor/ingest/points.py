@@ -107,7 +107,7 @@ def encode_point(point: Point, series: str | None = None) -> str:
 class LineEncoder:
     """Encodes points, remembering each series' escaped key.
 
-    The writer sends the same few series (room × sensor) over and over; escaping
+    The writer sends the same few series (room x sensor) over and over; escaping
     and sorting their tags once instead of per point halves the writer's CPU.
     """
 

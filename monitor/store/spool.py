@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HEADER = struct.Struct("<IIq")
+_COMMIT_DELAY_S = 0.0003
+_BUSY_WITHIN_S = 0.005
 ACTIVE = ".seg"
 SEALED = ".sealed"
 
@@ -59,6 +61,7 @@ class SpoolAppender:
         self._lock = threading.Lock()        # guards the file and the counters
         self._sync_lock = threading.Lock()   # one fdatasync at a time (group commit)
         self._written = 0                    # records written (sequence number)
+        self._last_flush = 0.0               # monotonic time the last flush ended
         self._synced = 0                     # records known to be on disk
         self._fd: int | None = None
         self._pid = 0
@@ -90,9 +93,14 @@ class SpoolAppender:
         with self._sync_lock:
             if self._synced >= sequence:
                 return
+            if time.monotonic() - self._last_flush < _BUSY_WITHIN_S:
+                # Under load (flushes back to back), wait a moment so the requests
+                # being parsed right now join this flush; idle, flush at once.
+                time.sleep(_COMMIT_DELAY_S)
             target = self._written
             os.fdatasync(fd)
             self._synced = target
+            self._last_flush = time.monotonic()
 
     def _check_room(self, size: int) -> None:
         now = time.monotonic()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -20,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor import jsonutil
 from monitor.config import Config
 from monitor.ingest.mapping import SENSOR, SENSOR_EVENT, IngestState, map_event
 from monitor.ingest.points import Batch, Delete, LineEncoder, Point, influxql_string
@@ -56,6 +56,7 @@ class Pending:
     event: dict[str, Any]
     digest: bytes
     batch: Batch = field(default_factory=Batch)
+    quarantined: bool = False
 
 
 class Backoff:
@@ -99,6 +100,10 @@ class Writer:
                 continue
             if handled == 0:
                 self.stop.wait(self.config.writer_poll_s)
+            elif handled < self.config.writer_batch_events:
+                # Let a few hundred milliseconds of events gather: InfluxDB spends far
+                # less per point on one large write than on many small ones.
+                self.stop.wait(self.config.writer_linger_s)
         self.state.close()
 
     def _wait_after(self, exc: InfluxError) -> None:
@@ -185,9 +190,11 @@ class Writer:
                 self._quarantine(item, "mapping_error", repr(exc))
                 item.batch = Batch()
         written = self._write(fresh)
+        # A quarantined event is not "seen": once fixed, its replay must not be skipped.
+        stored = batch_digests - {item.digest for item in fresh if item.quarantined}
         offsets = {r.segment: r.end for r in records}
         values = {STATE_KEY: self.ingest.to_json()} if stateful else None
-        self.state.commit(offsets=offsets, digests=batch_digests, now_ns=self.clock(),
+        self.state.commit(offsets=offsets, digests=stored, now_ns=self.clock(),
                           values=values)
         self.offsets.update(offsets)
         self.backoff.reset()
@@ -198,7 +205,7 @@ class Writer:
         for record in records:
             digest = hashlib.blake2b(record.payload, digest_size=16).digest()
             try:
-                event = json.loads(record.payload)
+                event = jsonutil.loads(record.payload)
                 if not isinstance(event, dict):
                     raise ValueError("not a JSON object")
             except ValueError as exc:
@@ -269,6 +276,7 @@ class Writer:
 
     def _quarantine(self, item: Pending, reason: str, error: str) -> None:
         WRITER_QUARANTINED.inc()
+        item.quarantined = True
         self.quarantine.add(item.record.payload, event=str(item.event.get("event", "")),
                             reason=reason, errors={"_writer": [error]},
                             received_ns=item.record.received_ns)

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SEED_NAME", "CatalogError", "build_catalog", "load_catalog", "main"]
+__all__ = ["SEED_NAME", "CatalogError", "build_catalog", "dumps", "load_catalog", "main"]
 
 #: The seed the committed catalog was generated from; the default ``source``
 #: so that regenerating from the same text gives a byte-identical catalog.

@@ -8,12 +8,12 @@ caller writes the spool and quarantine entries this returns.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
 
+from monitor import jsonutil
 from monitor.webhooks.privacy import needs_scrub, scrub
 from monitor.webhooks.schemas import flatten_errors, validate_event, validate_reading
 
@@ -46,7 +46,7 @@ class Privacy:
 def parse_body(body: bytes) -> dict[str, Any] | Intake:
     """The JSON object, or the 400 to answer (the raw body is quarantined)."""
     try:
-        data = json.loads(body)
+        data = jsonutil.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         errors = {"body": [f"not valid JSON: {str(exc)[:200]}"]}
         return _rejected(400, "", "invalid_json", errors, body)
@@ -126,4 +126,4 @@ def _rejected(
 
 
 def _dump(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    return jsonutil.dumps(value)

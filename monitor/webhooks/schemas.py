@@ -28,7 +28,7 @@ from typing import Any, ClassVar, NamedTuple, TypeGuard
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load
 
-from monitor.timeutil import NS_PER_MS, NS_PER_S, TimeParseError, to_ns
+from monitor.timeutil import TimeParseError, to_ns
 from monitor.webhooks.catalog import load_catalog
 
 __all__ = [
@@ -119,23 +119,8 @@ def _check_code(value: object) -> int:
 
 
 def _exact_ns(value: object) -> int:
-    """``to_ns``, but exact for integer epochs.
-
-    ``to_ns`` computes through a float, and 1.7e18 ns needs more than a
-    double's 53 bits: 1718755200123 ms comes out as ...123000064 ns. Points
-    are keyed by their time, so an int in should give the exact int out.
-    For ints and digit strings the unit ``to_ns`` picked (it validated the
-    value) is applied again with integer arithmetic.
-    """
-    ns = to_ns(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        integer = value
-    elif isinstance(value, str) and value.strip().isdecimal():
-        integer = int(value)
-    else:
-        return ns
-    unit = NS_PER_S if ns > integer * NS_PER_MS * 10 else NS_PER_MS
-    return integer * unit
+    """``to_ns``: exact for integer epochs (points are keyed by their time)."""
+    return to_ns(value)
 
 
 def _required_ns(value: object) -> int:
