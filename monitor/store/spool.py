@@ -238,6 +238,20 @@ class CorruptRecordError(Exception):
         self.offset = offset
 
 
+def next_valid_record(data: bytes, start: int) -> int | None:
+    """The first offset after ``start`` where a whole record with a good checksum begins.
+
+    Lets the writer skip just the damaged bytes and keep reading the records after
+    them; a false match needs a 1-in-2³² checksum coincidence.
+    """
+    for offset in range(start + 1, len(data) - HEADER.size + 1):
+        length, crc, _received = HEADER.unpack_from(data, offset)
+        end = offset + HEADER.size + length
+        if length and end <= len(data) and zlib.crc32(data[offset + HEADER.size:end]) == crc:
+            return offset
+    return None
+
+
 def finished(segment: Segment) -> bool:
     """No process will append to it again."""
     return segment.sealed or not process_alive(segment.pid)

@@ -10,7 +10,6 @@ its event to quarantine instead of blocking everything behind it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import threading
@@ -40,6 +39,7 @@ from monitor.store.spool import (
     Segment,
     finished,
     list_segments,
+    next_valid_record,
     read_records,
 )
 from monitor.store.state import WriterState
@@ -137,35 +137,51 @@ class Writer:
         for segment in segments:
             if len(out) >= limit:
                 break
-            start = self.offsets.get(segment.stem, 0)
-            try:
-                out.extend(read_records(segment, start, limit - len(out)))
-            except CorruptRecordError as exc:
-                self._salvage(segment, exc.offset)
+            records, damaged = self._read_segment(segment, limit - len(out))
+            out.extend(records)
+            if damaged:
                 break
-            else:
-                self._salvage_torn_tail(segment, out)
         return out
 
-    def _salvage(self, segment: Segment, offset: int) -> None:
-        """Bytes that no longer frame a record: keep them in quarantine, move on."""
-        if not finished(segment):
-            return
-        data = segment.path.read_bytes()[offset:] if segment.path.exists() else b""
-        self.quarantine.add(data, event="", reason="corrupt_spool",
-                            errors={"spool": [f"{segment.stem} from offset {offset}"]})
-        self.state.commit(offsets={segment.stem: offset + len(data)}, digests=(),
-                          now_ns=self.clock())
-        self.offsets[segment.stem] = offset + len(data)
+    def _read_segment(self, segment: Segment, limit: int) -> tuple[list[Record], bool]:
+        """Records from where we stand; damage right there is set aside and skipped."""
+        while True:
+            start = self.offsets.get(segment.stem, 0)
+            records: list[Record] = []
+            try:
+                records.extend(read_records(segment, start, limit))
+            except CorruptRecordError:
+                if records or not self._salvage(segment, start):
+                    return records, True  # deal with it once we stand on it
+                continue
+            if not records:
+                self._salvage_torn_tail(segment, start)
+            return records, False
 
-    def _salvage_torn_tail(self, segment: Segment, batch: list[Record]) -> None:
-        consumed = max((r.end for r in batch if r.segment == segment.stem),
-                       default=self.offsets.get(segment.stem, 0))
-        with contextlib.suppress(FileNotFoundError):
-            if consumed < segment.path.stat().st_size and finished(segment) and not any(
-                r.segment == segment.stem for r in batch
-            ):
-                self._salvage(segment, consumed)
+    def _salvage(self, segment: Segment, offset: int) -> bool:
+        """Bytes that no longer frame a record: keep them in quarantine, move past them."""
+        if not finished(segment):
+            return False
+        try:
+            whole = segment.path.read_bytes()
+        except FileNotFoundError:
+            return False
+        resume = next_valid_record(whole, offset)
+        end = len(whole) if resume is None else resume
+        self.quarantine.add(whole[offset:end], event="", reason="corrupt_spool",
+                            errors={"spool": [f"{segment.stem} bytes {offset}-{end}"]})
+        self.state.commit(offsets={segment.stem: end}, digests=(), now_ns=self.clock())
+        self.offsets[segment.stem] = end
+        return True
+
+    def _salvage_torn_tail(self, segment: Segment, offset: int) -> None:
+        """A finished segment ending in half a record (power loss mid-write)."""
+        try:
+            size = segment.path.stat().st_size
+        except FileNotFoundError:
+            return
+        if offset < size and finished(segment):
+            self._salvage(segment, offset)
 
     # -- mapping and writing ----------------------------------------------------------
     def _process(self, records: list[Record]) -> None:

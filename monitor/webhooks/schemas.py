@@ -118,14 +118,9 @@ def _check_code(value: object) -> int:
     raise _InvalidError(NOT_AN_INTEGER)
 
 
-def _exact_ns(value: object) -> int:
-    """``to_ns``: exact for integer epochs (points are keyed by their time)."""
-    return to_ns(value)
-
-
 def _required_ns(value: object) -> int:
     try:
-        return _exact_ns(value)
+        return to_ns(value)
     except (TimeParseError, OverflowError):  # OverflowError: ints too big for a float
         raise _InvalidError(NOT_A_TIME) from None
 
@@ -152,7 +147,7 @@ def _optional_ns(value: object) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
-        return _exact_ns(value)
+        return to_ns(value)
     except (TimeParseError, OverflowError):
         if _is_zero(value):
             return None

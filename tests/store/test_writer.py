@@ -168,3 +168,48 @@ def test_missing_database_is_created(post, config: Config, influx: InfluxClient)
     assert drain(writer) == 1
     assert readings(influx) == 9
     writer.state.close()
+
+
+def _spool_three(post) -> None:
+    for minute in range(3):
+        assert post(sensor_event(when=f"2026-11-01T10:0{minute}:00Z")).status_code == 200
+
+
+def _sealed_segment(config: Config) -> Path:
+    from monitor.store.spool import list_segments
+
+    [segment] = list_segments(config.spool_dir)
+    sealed = segment.path.with_suffix(".sealed")
+    segment.path.rename(sealed)  # as the worker does when it exits
+    return sealed
+
+
+def test_a_corrupt_record_is_set_aside_and_the_rest_still_lands(post, writer: Writer,
+                                                                 influx: InfluxClient) -> None:
+    _spool_three(post)
+    path = _sealed_segment(writer.config)
+    data = bytearray(path.read_bytes())
+    second = len(data) // 3 + len(data) // 6  # inside the second record's payload
+    data[second] ^= 0xFF
+    path.write_bytes(bytes(data))
+    drain(writer)
+    assert readings(influx) == 18  # the first and the third event: only the damage is lost
+    [item] = Quarantine(writer.config.quarantine_dir).items()
+    assert item.reason == "corrupt_spool"
+    assert spool_status(writer.config.spool_dir, read_offsets(writer.config.state_dir)).depth == 0
+    assert not path.exists()
+
+
+def test_a_torn_tail_from_a_power_loss_is_set_aside(post, writer: Writer,
+                                                    influx: InfluxClient) -> None:
+    from monitor.store.spool import HEADER
+
+    _spool_three(post)
+    path = _sealed_segment(writer.config)
+    with path.open("ab") as handle:
+        handle.write(HEADER.pack(500, 0, 1) + b'{"event": "zoomroom.sen')
+    drain(writer)
+    assert readings(influx) == 27
+    [item] = Quarantine(writer.config.quarantine_dir).items()
+    assert item.reason == "corrupt_spool"
+    assert not path.exists()
