@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -24,12 +26,12 @@ EXIT_USAGE = 2
 
 
 def _config_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("configuration (overrides the environment)")
-    group.add_argument("--secret-token", dest="secret_token",
-                       help="Zoom webhook secret token [ZOOM_WEBHOOK_SECRET_TOKEN]")
-    group.add_argument("--influx-url", dest="influx_url", help="[ZRMON_INFLUX_URL]")
-    group.add_argument("--influx-db", dest="influx_db", help="[ZRMON_INFLUX_DB]")
-    group.add_argument("--data-dir", dest="data_dir", type=Path, help="[ZRMON_DATA_DIR]")
+    """One flag per setting, named after it: ``ZRMON_INFLUX_URL`` ↔ ``--influx-url``."""
+    group = parser.add_argument_group("configuration (each flag overrides its variable)")
+    for spec in fields(Config):
+        variable = spec.metadata["env"]
+        group.add_argument(f"--{spec.name.replace('_', '-')}", dest=f"cfg_{spec.name}",
+                           metavar=variable, help=f"default: {spec.default!s}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,9 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    overrides = {key: getattr(args, key, None)
-                 for key in ("secret_token", "influx_url", "influx_db", "data_dir")}
-    return Config.from_env(**overrides)
+    flags = {spec.metadata["env"]: getattr(args, f"cfg_{spec.name}", None)
+             for spec in fields(Config)}
+    return Config.from_env({**os.environ, **{k: v for k, v in flags.items() if v is not None}})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
