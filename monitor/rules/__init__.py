@@ -1,0 +1,1 @@
+"""Threshold monitoring: rule files, their evaluation state, and the scheduler."""

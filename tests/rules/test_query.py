@@ -1,0 +1,84 @@
+"""Rule queries against a real influxd: one query per rule, a value per room."""
+
+from __future__ import annotations
+
+from monitor.ingest.points import Point, encode_lines
+from monitor.rules.model import IncidentMatch, Rule, Threshold
+from monitor.rules.query import build_query, samples
+from monitor.store.influx import InfluxClient
+
+T0 = 1_793_527_200 * 10**9          # 2026-11-01T10:00:00Z
+MIN = 60 * 10**9
+ABOVE_1000 = {"warning": Threshold("above", 1000.0)}
+
+
+def rule(**kwargs: object) -> Rule:
+    defaults: dict[str, object] = {"group": "g", "name": "r", "kind": "threshold",
+                                   "levels": ABOVE_1000, "sensor": "CO2", "window_s": 600.0}
+    return Rule(**{**defaults, **kwargs})  # type: ignore[arg-type]
+
+
+def seed(influx: InfluxClient, rooms: dict[str, list[float]], *, sensor: str = "CO2",
+         building: str = "HQ") -> None:
+    points = [Point("sensor", {"room_id": room, "room_name": room.title(), "building": building,
+                               "sensor_type": sensor}, {"value": value}, T0 + i * 5 * MIN)
+              for room, values in rooms.items() for i, value in enumerate(values)]
+    influx.write(encode_lines(points))
+
+
+def run(influx: InfluxClient, r: Rule, at_ns: int) -> dict[str, float]:
+    return {room: s.value for room, s in samples(r, influx.query(build_query(r, at_ns)),
+                                                  at_ns).items()}
+
+
+def test_mean_over_the_window_per_room(influx: InfluxClient) -> None:
+    seed(influx, {"a": [800, 1000, 1200], "b": [400, 400, 400]})
+    at = T0 + 10 * MIN
+    assert run(influx, rule(), at) == {"a": 1100.0, "b": 400.0}  # window is (at-10m, at]
+    assert run(influx, rule(window_s=300.0), at) == {"a": 1200.0, "b": 400.0}
+
+
+def test_each_aggregate(influx: InfluxClient) -> None:
+    seed(influx, {"a": [100, 300, 200]})
+    at = T0 + 10 * MIN
+    expected = {"max": 300.0, "min": 100.0, "last": 200.0, "count": 3.0, "p95": 300.0}
+    for aggregate, value in expected.items():
+        assert run(influx, rule(aggregate=aggregate, window_s=3600.0), at) == {"a": value}
+
+
+def test_where_filters_by_tag(influx: InfluxClient) -> None:
+    seed(influx, {"a": [900]}, building="HQ")
+    seed(influx, {"b": [900]}, building="Annex")
+    assert run(influx, rule(where={"building": "Annex"}), T0 + MIN) == {"b": 900.0}
+
+
+def test_rate_is_the_change_within_the_window(influx: InfluxClient) -> None:
+    seed(influx, {"a": [500, 650, 900], "b": [900, 800, 700]})
+    r = rule(kind="rate", window_s=15 * 60.0)
+    assert run(influx, r, T0 + 10 * MIN) == {"a": 400.0, "b": -200.0}
+
+
+def test_silent_is_seconds_since_the_last_reading(influx: InfluxClient) -> None:
+    seed(influx, {"a": [500, 500], "b": [500]})
+    r = rule(kind="no_data", levels={"warning": Threshold("above", 1200.0)})
+    assert run(influx, r, T0 + 30 * MIN) == {"a": 25 * 60.0, "b": 30 * 60.0}
+
+
+def test_incident_is_seconds_open_for_matching_alerts(influx: InfluxClient) -> None:
+    def incident(room: str, alert_type: int, start_min: int, is_open: bool) -> Point:
+        return Point("room_incident", {"room_id": room, "alert_type": str(alert_type),
+                                       "component": "1"},
+                     {"open": is_open, "start_ms": (T0 + start_min * MIN) // 10**6,
+                      "room_name": room.title()}, T0 + start_min * MIN)
+
+    influx.write(encode_lines([incident("a", 3, 0, True), incident("b", 3, 5, False),
+                               incident("c", 1, 0, True), incident("d", 3, 20, True)]))
+    r = rule(kind="incident", incident=IncidentMatch(alert_type=3), sensor=None)
+    found = samples(r, influx.query(build_query(r, T0 + 15 * MIN)), T0 + 15 * MIN)
+    assert {room: s.value for room, s in found.items()} == {"a": 15 * 60.0}
+    assert found["a"].tags["room_name"] == "A"
+
+
+def test_query_count_does_not_grow_with_rooms(influx: InfluxClient) -> None:
+    seed(influx, {f"room-{i}": [500 + i] for i in range(200)})
+    assert len(run(influx, rule(), T0 + MIN)) == 200  # one query, 200 rooms
