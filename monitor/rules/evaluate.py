@@ -1,0 +1,171 @@
+"""Evaluate a group of rules at one instant: query, step each room's state, render alerts.
+
+I/O lives at the two edges — one InfluxQL query per rule in, ``rule_state``
+points out — and everything between is the pure state machine. One failing
+rule (bad query, InfluxDB error, template bug) is logged and counted and
+never stops the others.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from prometheus_client import Counter
+
+from monitor.ingest.points import Point, clean_tags, encode_lines
+from monitor.rules.model import Alert, Group, Rule
+from monitor.rules.query import Sample, build_query, samples
+from monitor.rules.state import RoomState, RuleStates, Transition, alert_for, step
+from monitor.store.influx import InfluxClient, InfluxError
+
+log = logging.getLogger(__name__)
+RULE_STATE = "rule_state"
+
+RULE_ERRORS = Counter("zrmon_rule_errors_total", "Rule evaluations that failed.", ["rule"])
+RULE_EVALUATIONS = Counter("zrmon_rule_evaluations_total", "Rule evaluations.", ["rule"])
+
+_templates = jinja2.Environment(autoescape=False, undefined=jinja2.ChainableUndefined)
+
+
+@dataclass
+class GroupResult:
+    alerts: list[Alert] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    queries: int = 0
+
+
+class StateFile:
+    """Rule states under the data dir, so a restart neither re-fires nor forgets."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+
+    def load(self) -> RuleStates:
+        try:
+            return RuleStates.from_json(json.loads(self.path.read_text()))
+        except FileNotFoundError:
+            return RuleStates()
+
+    def save(self, states: RuleStates) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_suffix(".tmp")
+        temp.write_text(json.dumps(states.to_json()))
+        os.replace(temp, self.path)
+
+
+class Evaluator:
+    def __init__(self, influx: InfluxClient, state_file: StateFile,
+                 write_transitions: bool = True) -> None:
+        self.influx = influx
+        self.state_file = state_file
+        self.states = state_file.load()
+        self.write_transitions = write_transitions
+        # Room tags last seen per (rule, room): a silent room's messages still name it.
+        self.known_tags: dict[tuple[str, str], dict[str, str]] = {}
+
+    def evaluate(self, group: Group, at_ns: int) -> GroupResult:
+        result = GroupResult()
+        for rule in group.rules:
+            RULE_EVALUATIONS.labels(rule.id).inc()
+            try:
+                self._evaluate_rule(rule, at_ns, result)
+            except (InfluxError, ValueError) as exc:
+                RULE_ERRORS.labels(rule.id).inc()
+                result.errors[rule.id] = str(exc)
+                log.error("rule %s failed: %s", rule.id, exc)
+        with self.state_file.lock:
+            self.state_file.save(self.states)
+        if self.write_transitions and result.transitions:
+            self._write(result.transitions, group)
+        return result
+
+    def _evaluate_rule(self, rule: Rule, at_ns: int, result: GroupResult) -> None:
+        series = self.influx.query(build_query(rule, at_ns))
+        result.queries += 1
+        found = samples(rule, series, at_ns)
+        with self.state_file.lock:
+            rooms = sorted(set(found) | set(self.states.rooms(rule.id)))
+            for room_id in rooms:
+                self._step_room(rule, room_id, found.get(room_id), at_ns, result)
+
+    def _step_room(self, rule: Rule, room_id: str, sample: Sample | None, at_ns: int,
+                   result: GroupResult) -> None:
+        state = self.states.get(rule.id, room_id)
+        done = step(rule, room_id, state, None if sample is None else sample.value, at_ns)
+        self.states.set(rule.id, room_id, done.state)
+        tags = sample.tags if sample is not None else self.known_tags.get((rule.id, room_id), {})
+        self.known_tags[(rule.id, room_id)] = tags
+        labels = {**tags, **rule.labels, "rule": rule.id, "room_id": room_id}
+        if rule.sensor:
+            labels["sensor_type"] = rule.sensor
+        annotations = render(rule, done.state, labels, at_ns)
+        alert = alert_for(rule, room_id, done.state, done, at_ns, labels, annotations)
+        if alert is not None:
+            result.alerts.append(alert)
+        result.transitions.extend(done.transitions)
+
+    def _write(self, transitions: list[Transition], group: Group) -> None:
+        points = [transition_point(t, group.name, self.known_tags.get((t.rule_id, t.room_id), {}))
+                  for t in transitions]
+        try:
+            self.influx.write(encode_lines(points))
+        except InfluxError as exc:
+            log.error("cannot record rule transitions: %s", exc)
+
+
+def transition_point(transition: Transition, group: str, tags: dict[str, str]) -> Point:
+    rule_name = transition.rule_id.split("/", 1)[-1]
+    where = tags.get("room_name") or transition.room_id
+    level = f" ({transition.level})" if transition.level else ""
+    value = "" if transition.value is None else f", value {transition.value:g}"
+    title = f"{rule_name}: {transition.previous} → {transition.current}{level} in {where}{value}"
+    fields: dict[str, float | int | bool | str] = {"previous": transition.previous,
+                                                   "title": title}
+    if transition.value is not None:
+        fields["value"] = float(transition.value)
+    point_tags = clean_tags({
+        "rule": transition.rule_id, "group": group, "room_id": transition.room_id,
+        "room_name": tags.get("room_name"), "building": tags.get("building"),
+        "floor": tags.get("floor"), "status": transition.current, "level": transition.level,
+    })
+    return Point(RULE_STATE, point_tags, fields, transition.at_ns)
+
+
+def render(rule: Rule, state: RoomState, labels: dict[str, str], at_ns: int) -> dict[str, str]:
+    level = state.level or ""
+    threshold = rule.levels[level].describe() if level in rule.levels else ""
+    since_ns = state.firing_since_ns or state.silent_since_ns or state.pending_since_ns
+    context: dict[str, Any] = {
+        **labels, "value": state.last_value, "level": level, "threshold": threshold,
+        "since": human_duration((at_ns - since_ns) / 1e9) if since_ns else "",
+        "labels": labels,
+    }
+    return {key: _render_one(text, context) for key, text in rule.annotations.items()}
+
+
+def _render_one(text: str, context: dict[str, Any]) -> str:
+    """A template bug must not swallow the alert: the message says what went wrong."""
+    try:
+        return _templates.from_string(text).render(context)
+    except jinja2.TemplateError as exc:
+        return f"{text} [template error: {exc}]"
+
+
+def human_duration(seconds: float) -> str:
+    """The two most significant units: "1d 3h", "2h 5m", "12m", "45s"."""
+    rest = max(0, int(seconds))
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        whole, rest = divmod(rest, size)
+        if whole or (unit == "s" and not parts):
+            parts.append(f"{whole}{unit}")
+    return " ".join(parts[:2])

@@ -1,0 +1,390 @@
+"""The per-(rule, room) alert state machine: what one evaluation's sample means.
+
+Pure: no I/O and no clock; the evaluator passes the evaluation time in as
+integer nanoseconds and persists :class:`RuleStates` between runs. It is
+designed against the three things people hate most about threshold alerting:
+
+* flapping — a firing level only stops once its *resolve* bound is passed
+  (hysteresis), escalation must hold for ``for_s`` like the first firing, and
+  ``keep_firing_for_s`` rides out short dips;
+* stale values in resolved messages — the resolve carries the sample that
+  resolved it, and ``last_value`` is never overwritten by a missing sample;
+* silence read as health — a missing sample never resolves anything unless
+  the rule says ``no_data: {state: ok}``; otherwise it becomes ``no_data``
+  (or keeps the status, with ``keep``).
+
+Timers are only promoted on evidence: a ``None`` sample neither confirms a
+pending condition nor a pending recovery, but it does not reset them either.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from monitor.rules.model import LEVELS, Alert, AlertStatus, Rule
+
+STATUSES: tuple[str, ...] = ("inactive", "pending", "firing", "no_data")
+_ALERTING = ("firing", "no_data")
+_NS_PER_S = 1_000_000_000
+_JSON_VERSION = 1
+
+
+@dataclass
+class RoomState:
+    """Everything one (rule, room) must remember between evaluations.
+
+    On the one step that ends an alert (→ inactive) the state still carries
+    the ended episode's ``level`` and ``firing_since_ns``/``silent_since_ns``,
+    so whoever renders the resolved message from the new state can say what
+    resolved and since when; the next step clears them.
+    """
+
+    status: str = "inactive"           # inactive | pending | firing | no_data
+    level: str | None = None           # firing level (or the level pending)
+    pending_level: str | None = None   # a higher level pending while firing at a lower one
+    pending_since_ns: int | None = None
+    firing_since_ns: int | None = None
+    recovered_since_ns: int | None = None   # for keep_firing_for
+    silent_since_ns: int | None = None      # when data last stopped (no sample)
+    last_value: float | None = None
+    last_seen_ns: int | None = None         # last evaluation that had a sample
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RoomState:
+        """Unknown keys are ignored so an older build can read a newer file."""
+        known = {f.name for f in fields(cls)}
+        state = cls(**{key: value for key, value in data.items() if key in known})
+        if state.status not in STATUSES:
+            raise ValueError(f"unknown rule state status {state.status!r}")
+        if state.last_value is not None:
+            state.last_value = float(state.last_value)
+        return state
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One status or level change, for the history (``rule_state`` points)."""
+
+    rule_id: str
+    room_id: str
+    previous: str        # status before
+    current: str         # status after
+    level: str | None    # level after (or the level that resolved when current == inactive)
+    value: float | None  # the sample, or the last real one when there was none
+    at_ns: int
+
+
+@dataclass(frozen=True)
+class Step:
+    state: RoomState
+    transitions: list[Transition]     # status or level changes only (pending→inactive included)
+
+
+def step(rule: Rule, room_id: str, state: RoomState, value: float | None, now_ns: int) -> Step:
+    """Advance one room by one evaluation; ``value is None`` means no sample this time.
+
+    The input state is not modified, so the caller may still compare old and new.
+    """
+    before = _settled(state)
+    sample = _sample(value)
+    if sample is None:
+        after = _silence(rule, before, now_ns)
+    else:
+        after = _observe(rule, before, sample, now_ns)
+    after = _with_ended_episode(before, after)
+    return Step(after, _transitions(rule.id, room_id, before, after, sample=sample, now_ns=now_ns))
+
+
+def alert_for(rule: Rule, room_id: str, state: RoomState, step: Step,  # noqa: PLR0917 -- evaluator's call
+              now_ns: int, labels: dict[str, str], annotations: dict[str, str]) -> Alert | None:
+    """The alert to hand to the notifier after ``step``, or None when there is nothing to say.
+
+    Only ``step`` is read (its new state and transitions), so ``state`` may be
+    either the state before or after the step: both give the same alert.
+    """
+    news = _news(rule, step, now_ns)
+    if news is None:
+        return None
+    return Alert(rule_id=rule.id, room_id=room_id, status=news.status, level=news.level,
+                 value=news.value, threshold=news.threshold,
+                 starts_at_ns=news.since_ns if news.since_ns is not None else now_ns,
+                 at_ns=now_ns, labels=dict(labels), annotations=dict(annotations),
+                 notify=rule.notify)
+
+
+class RuleStates:
+    """Every room's state for every rule: what the evaluator persists between runs."""
+
+    def __init__(self, states: Mapping[str, Mapping[str, RoomState]] | None = None) -> None:
+        self._states: dict[str, dict[str, RoomState]] = {
+            rule_id: dict(rooms) for rule_id, rooms in (states or {}).items()}
+
+    def get(self, rule_id: str, room_id: str) -> RoomState:
+        """A room never seen before starts inactive (a fresh object, not stored)."""
+        return self._states.get(rule_id, {}).get(room_id) or RoomState()
+
+    def set(self, rule_id: str, room_id: str, state: RoomState) -> None:
+        self._states.setdefault(rule_id, {})[room_id] = state
+
+    def rooms(self, rule_id: str) -> list[str]:
+        """Rooms known for the rule, so a room that goes silent is still stepped."""
+        return sorted(self._states.get(rule_id, {}))
+
+    def drop_rule(self, rule_id: str) -> None:
+        """Forget a rule removed from the files, so its rooms stop being stepped."""
+        self._states.pop(rule_id, None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": _JSON_VERSION,
+                "rules": {rule_id: {room_id: state.to_json() for room_id, state in rooms.items()}
+                          for rule_id, rooms in self._states.items()}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RuleStates:
+        """Refuses a file from an unknown format rather than misreading alert states."""
+        version = data.get("version", _JSON_VERSION)
+        if version != _JSON_VERSION:
+            raise ValueError(f"unsupported rule state version {version!r}")
+        rules: Mapping[str, Mapping[str, Mapping[str, Any]]] = data.get("rules", {})
+        return cls({rule_id: {room_id: RoomState.from_json(state)
+                              for room_id, state in rooms.items()}
+                    for rule_id, rooms in rules.items()})
+
+
+# --- one evaluation ---------------------------------------------------------------------
+
+
+def _sample(value: float | None) -> float | None:
+    """NaN compares false against every bound and would read as recovered: treat it as missing."""
+    if value is None or math.isnan(value):
+        return None
+    return float(value)
+
+
+def _settled(state: RoomState) -> RoomState:
+    """Drop what only the previous step's messages needed (see :class:`RoomState`)."""
+    if state.status == "inactive":
+        state = RoomState(last_value=state.last_value, last_seen_ns=state.last_seen_ns,
+                          silent_since_ns=state.silent_since_ns)
+    if not _is_silent(state):
+        state = replace(state, silent_since_ns=None)
+    return state
+
+
+def _is_silent(state: RoomState) -> bool:
+    """A silence start older than the last sample belongs to a silence that has ended."""
+    since = state.silent_since_ns
+    return since is not None and (state.last_seen_ns is None or since > state.last_seen_ns)
+
+
+def _observe(rule: Rule, state: RoomState, sample: float, now_ns: int) -> RoomState:
+    """A real sample: remember it, and leave no_data by evaluating afresh from inactive."""
+    seen = replace(state, last_value=sample, last_seen_ns=now_ns, silent_since_ns=None)
+    if seen.status == "no_data":
+        seen = _inactive_from(seen)
+    return _evaluate(rule, seen, sample, now_ns)
+
+
+def _silence(rule: Rule, state: RoomState, now_ns: int) -> RoomState:
+    """No sample: never a resolve, unless the rule says silence means ok."""
+    since = state.silent_since_ns if state.silent_since_ns is not None else now_ns
+    silent = replace(state, silent_since_ns=since)
+    policy = rule.no_data
+    if policy is None or policy.state == "keep":
+        return silent
+    if not _elapsed(silent.silent_since_ns, now_ns, policy.after_s):
+        return silent
+    if policy.state == "ok":
+        return _evaluate(rule, silent, None, now_ns)
+    if silent.status == "no_data":
+        return silent
+    return RoomState(status="no_data", level=silent.level, silent_since_ns=silent.silent_since_ns,
+                     last_value=silent.last_value, last_seen_ns=silent.last_seen_ns)
+
+
+def _evaluate(rule: Rule, state: RoomState, value: float | None, now_ns: int) -> RoomState:
+    """Apply a value to the state; ``None`` here means "as if recovered" (no_data: ok)."""
+    if state.status == "firing":
+        return _firing(rule, state, value, now_ns)
+    if state.status == "pending":
+        return _pending(rule, state, value, now_ns)
+    if state.status == "no_data":
+        state = _inactive_from(state)
+    return _inactive(rule, state, value, now_ns)
+
+
+def _inactive(rule: Rule, state: RoomState, value: float | None, now_ns: int) -> RoomState:
+    level = _breached_level(rule, value)
+    if level is None:
+        return state
+    pending = replace(state, status="pending", level=level, pending_since_ns=now_ns)
+    return _pending(rule, pending, value, now_ns)   # for_s == 0 fires right away
+
+
+def _pending(rule: Rule, state: RoomState, value: float | None, now_ns: int) -> RoomState:
+    """Fire once *some* level held for for_s; the level is whatever is breached when it fires."""
+    level = _breached_level(rule, value)
+    if level is None:
+        return _inactive_from(state)
+    if not _elapsed(state.pending_since_ns, now_ns, rule.for_s):
+        return replace(state, level=level)
+    return replace(state, status="firing", level=level, pending_since_ns=None,
+                   firing_since_ns=now_ns, recovered_since_ns=None)
+
+
+def _firing(rule: Rule, state: RoomState, value: float | None, now_ns: int) -> RoomState:
+    """Escalate only after for_s, hold the level until it recovers, de-escalate at once."""
+    top = _breached_level(rule, value)
+    if top is not None and _rank(top) > _rank(state.level):
+        return _escalate(rule, state, top, now_ns)
+    state = replace(state, pending_level=None, pending_since_ns=None)
+    if (top is not None and top == state.level) or _holds(rule, state.level, value):
+        return replace(state, recovered_since_ns=None)   # cancels a pending resolve silently
+    if top is not None:
+        return replace(state, level=top, recovered_since_ns=None)
+    return _recover(rule, state, now_ns)
+
+
+def _escalate(rule: Rule, state: RoomState, top: str, now_ns: int) -> RoomState:
+    """A more severe level must hold for for_s before it replaces the firing one."""
+    since = state.pending_since_ns if state.pending_level is not None else None
+    since = now_ns if since is None else since
+    if _elapsed(since, now_ns, rule.for_s):
+        return replace(state, level=top, pending_level=None, pending_since_ns=None,
+                       recovered_since_ns=None)
+    return replace(state, pending_level=top, pending_since_ns=since, recovered_since_ns=None)
+
+
+def _recover(rule: Rule, state: RoomState, now_ns: int) -> RoomState:
+    """Resolve once recovered continuously for keep_firing_for_s (at once when it is 0)."""
+    since = state.recovered_since_ns if state.recovered_since_ns is not None else now_ns
+    if _elapsed(since, now_ns, rule.keep_firing_for_s):
+        return _inactive_from(state)
+    return replace(state, recovered_since_ns=since)
+
+
+def _inactive_from(state: RoomState) -> RoomState:
+    """Back to inactive, keeping only what describes the series itself."""
+    return RoomState(last_value=state.last_value, last_seen_ns=state.last_seen_ns,
+                     silent_since_ns=state.silent_since_ns)
+
+
+def _with_ended_episode(before: RoomState, after: RoomState) -> RoomState:
+    """On the resolving step, keep the ended alert's level and start for its message."""
+    if before.status not in _ALERTING or after.status in _ALERTING:
+        return after
+    if before.status == "no_data":
+        return replace(after, silent_since_ns=before.silent_since_ns,
+                       level=after.level if after.status == "pending" else before.level)
+    return replace(after, level=before.level, firing_since_ns=before.firing_since_ns)
+
+
+def _transitions(rule_id: str, room_id: str, before: RoomState, after: RoomState, *,
+                 sample: float | None, now_ns: int) -> list[Transition]:
+    """At most one per step: one status and/or level change is one event."""
+    if before.status == after.status and (after.status == "inactive"
+                                          or before.level == after.level):
+        return []
+    level = before.level if after.status == "inactive" else after.level
+    value = sample if sample is not None else after.last_value
+    return [Transition(rule_id, room_id, before.status, after.status, level, value, now_ns)]
+
+
+# --- levels and time --------------------------------------------------------------------
+
+
+def _rank(level: str | None) -> int:
+    return LEVELS.index(level) if level in LEVELS else -1
+
+
+def _breached_level(rule: Rule, value: float | None) -> str | None:
+    """The most severe level whose start condition holds."""
+    if value is None:
+        return None
+    hits = [level for level in LEVELS
+            if level in rule.levels and rule.levels[level].breached(value)]
+    return hits[-1] if hits else None
+
+
+def _holds(rule: Rule, level: str | None, value: float | None) -> bool:
+    """Hysteresis: a firing level stays until its resolve bound is passed.
+
+    A level no longer in the rule (the file changed) cannot hold.
+    """
+    threshold = rule.levels.get(level) if level is not None else None
+    return value is not None and threshold is not None and not threshold.recovered(value)
+
+
+def _elapsed(since_ns: int | None, now_ns: int, seconds: float) -> bool:
+    return since_ns is not None and now_ns - since_ns >= round(seconds * _NS_PER_S)
+
+
+# --- alerts -----------------------------------------------------------------------------
+
+
+def _ended(transitions: list[Transition]) -> Transition | None:
+    """The transition that ends a firing or no_data alert, if this step had one."""
+    for transition in transitions:
+        if transition.previous in _ALERTING and transition.current not in _ALERTING:
+            return transition
+    return None
+
+
+def _level(rule: Rule, level: str | None) -> str:
+    """An alert needs a level; a room that went silent while inactive has none of its own."""
+    if level is not None:
+        return level
+    configured = [name for name in LEVELS if name in rule.levels]
+    return configured[0] if configured else "warning"
+
+
+@dataclass(frozen=True)
+class _News:
+    """What an alert says, before labels and annotations are attached."""
+
+    status: AlertStatus
+    level: str
+    value: float | None
+    threshold: str
+    since_ns: int | None
+
+
+def _news(rule: Rule, step: Step, now_ns: int) -> _News | None:
+    current = step.state
+    if current.status == "firing":
+        level = _level(rule, current.level)
+        return _News("firing", level, _current_value(current, now_ns), _threshold(rule, level),
+                     current.firing_since_ns)
+    if current.status == "no_data":
+        return _News("no_data", _level(rule, current.level), None, _no_data_text(rule),
+                     current.silent_since_ns)
+    ended = _ended(step.transitions)
+    if ended is None:
+        return None
+    level = _level(rule, ended.level)
+    if ended.previous == "no_data":
+        return _News("resolved", level, ended.value, _no_data_text(rule),
+                     current.silent_since_ns)
+    return _News("resolved", level, ended.value, _threshold(rule, level),
+                 current.firing_since_ns)
+
+
+def _current_value(state: RoomState, now_ns: int) -> float | None:
+    """This evaluation's sample only: a firing reminder must not pass an old value as current."""
+    return state.last_value if state.last_seen_ns == now_ns else None
+
+
+def _threshold(rule: Rule, level: str) -> str:
+    threshold = rule.levels.get(level)
+    return threshold.describe() if threshold is not None else level
+
+
+def _no_data_text(rule: Rule) -> str:
+    """A silent room breached no threshold: say what it did instead."""
+    return f"no data for {rule.no_data.after_s:g}s" if rule.no_data is not None else "no data"

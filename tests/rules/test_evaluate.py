@@ -1,0 +1,79 @@
+"""A rule group evaluated against a real influxd: alerts out, transitions recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.ingest.points import Point, encode_lines
+from monitor.rules.evaluate import Evaluator, StateFile, human_duration
+from monitor.rules.model import Group, NoData, Rule, Threshold
+from monitor.store.influx import InfluxClient
+
+T0 = 1_793_527_200 * 10**9
+MIN = 60 * 10**9
+
+CO2 = Rule(group="air", name="co2-high", kind="threshold", sensor="CO2", window_s=300.0,
+           levels={"warning": Threshold("above", 1000.0, resolve=900.0)},
+           no_data=NoData(after_s=1200.0),
+           labels={"team": "facilities"}, notify=("log",),
+           annotations={"summary": "CO2 {{ value | round | int }} ppm in {{ room_name }} "
+                                   "({{ level }}, {{ threshold }}, since {{ since }})"})
+GROUP = Group("air", 60.0, (CO2,))
+
+
+def reading(room: str, minute: int, value: float) -> Point:
+    return Point("sensor", {"room_id": room, "room_name": room.title(), "building": "HQ",
+                            "sensor_type": "CO2"}, {"value": value}, T0 + minute * MIN)
+
+
+def test_fires_resolves_and_records_transitions(tmp_path: Path, influx: InfluxClient) -> None:
+    influx.write(encode_lines([reading("a", m, 1200) for m in range(0, 10)] +
+                              [reading("a", m, 850) for m in range(10, 20)] +
+                              [reading("b", m, 500) for m in range(0, 20)]))
+    evaluator = Evaluator(influx, StateFile(tmp_path / "rules.json"))
+    first = evaluator.evaluate(GROUP, T0 + 5 * MIN)
+    assert first.queries == 1
+    [alert] = first.alerts
+    assert (alert.room_id, alert.status, alert.level) == ("a", "firing", "warning")
+    assert alert.annotations["summary"] == "CO2 1200 ppm in A (warning, above 1000, since 0s)"
+    assert alert.labels["team"] == "facilities"
+    assert alert.labels["building"] == "HQ"
+
+    # A restart keeps the state: no second "firing" transition.
+    again = Evaluator(influx, StateFile(tmp_path / "rules.json"))
+    assert again.evaluate(GROUP, T0 + 8 * MIN).transitions == []
+    resolved = again.evaluate(GROUP, T0 + 16 * MIN)
+    [alert] = resolved.alerts
+    assert (alert.status, alert.value) == ("resolved", 850.0)
+
+    series = influx.query('SELECT "previous", "value", "title" FROM "rule_state" '
+                          'GROUP BY "status", "room_id"')
+    rows = {(s.tags["room_id"], s.tags["status"]): s.values[0] for s in series}
+    assert set(rows) == {("a", "firing"), ("a", "inactive")}
+    assert rows[("a", "inactive")][2] == 850.0
+    assert "co2-high: firing → inactive (warning) in A" in rows[("a", "inactive")][3]
+
+
+def test_a_failing_rule_does_not_stop_the_others(tmp_path: Path, influx: InfluxClient) -> None:
+    broken = Rule(group="air", name="broken", kind="threshold", sensor="CO2",
+                  levels={"warning": Threshold("above", None)})  # a bound the loader would refuse
+    influx.write(encode_lines([reading("a", 0, 1200)]))
+    result = Evaluator(influx, StateFile(tmp_path / "r.json")).evaluate(
+        Group("air", 60.0, (broken, CO2)), T0 + MIN)
+    assert "air/broken" in result.errors
+    assert [a.rule_id for a in result.alerts] == ["air/co2-high"]
+
+
+def test_a_template_bug_still_sends_the_alert(tmp_path: Path, influx: InfluxClient) -> None:
+    odd = Rule(group="air", name="odd", kind="threshold", sensor="CO2",
+               levels={"warning": Threshold("above", 1.0)},
+               annotations={"summary": "{{ value | no_such_filter }}"})
+    influx.write(encode_lines([reading("a", 0, 1200)]))
+    [alert] = Evaluator(influx, StateFile(tmp_path / "r.json")).evaluate(
+        Group("air", 60.0, (odd,)), T0 + MIN).alerts
+    assert "template error" in alert.annotations["summary"]
+
+
+def test_human_duration() -> None:
+    assert [human_duration(s) for s in (5, 125, 7260, 90061)] == ["5s", "2m 5s", "2h 1m",
+                                                                   "1d 1h"]
