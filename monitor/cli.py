@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     q_replay = q_commands.add_parser("replay", help="validate again and spool what passes")
     q_replay.add_argument("ids", nargs="*", help="ids to replay (default: all)")
     _config_flags(q_replay)
+
+    from monitor.rules.cli import add_commands
+
+    add_commands(commands, _config_flags)
     return parser
 
 
@@ -129,11 +133,43 @@ def cmd_writer(config: Config, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     admin = start_admin_server(create_admin_app(config), args.admin_host, args.admin_port)
+    rules = _start_rules(config)
     try:
         Writer(config, stop=stop).run()
     finally:
+        if rules is not None:
+            rules()
         admin.shutdown()
     return 0
+
+
+def _start_rules(config: Config) -> Any:
+    """The rule engine runs here, in the one writer process, never in gunicorn workers.
+
+    Broken rule files must not stop the receiver: they are logged and the
+    service keeps ingesting (``zrmon rules check`` says what to fix).
+    """
+    if not config.rules_dir.is_dir():
+        return None
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from monitor.rules.engine import Engine
+
+    try:
+        engine = Engine.build(config, config.rules_dir)
+    except Exception as exc:
+        logging.getLogger("monitor.rules").error("rules not loaded, none evaluated: %s", exc)
+        return None
+    scheduler = BackgroundScheduler(timezone="UTC")
+    engine.schedule(scheduler)
+    engine.start_delivery()
+    scheduler.start()
+
+    def stop() -> None:
+        engine.stop()
+        scheduler.shutdown(wait=False)
+
+    return stop
 
 
 def cmd_spool(config: Config, args: argparse.Namespace) -> int:
@@ -177,7 +213,28 @@ def _quarantine_list(quarantine: Any, as_json: bool) -> int:
     return 0
 
 
+def cmd_rules(config: Config, args: argparse.Namespace) -> int:
+    from monitor.rules import cli
+
+    return cli.cmd_rules(config, args)
+
+
+def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
+    from monitor.rules import cli
+
+    return cli.cmd_scheduler(config, args)
+
+
+def cmd_silence(config: Config, args: argparse.Namespace) -> int:
+    from monitor.rules import cli
+
+    return cli.cmd_silence(config, args)
+
+
 _HANDLERS = {
+    "rules": cmd_rules,
+    "scheduler": cmd_scheduler,
+    "silence": cmd_silence,
     "serve": cmd_serve,
     "writer": cmd_writer,
     "spool": cmd_spool,

@@ -48,6 +48,7 @@ class Config:
     writer_poll_s: float = field(default=0.05, metadata={"env": "ZRMON_WRITER_POLL_S"})
     writer_linger_s: float = field(default=0.2, metadata={"env": "ZRMON_WRITER_LINGER_S"})
     dedupe_window_s: int = field(default=3 * 86400, metadata={"env": "ZRMON_DEDUPE_WINDOW_S"})
+    rules_dir: Path = field(default=Path("rules"), metadata={"env": "ZRMON_RULES_DIR"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:

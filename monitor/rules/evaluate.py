@@ -156,7 +156,7 @@ def _render_one(text: str, context: dict[str, Any]) -> str:
     """A template bug must not swallow the alert: the message says what went wrong."""
     try:
         return _templates.from_string(text).render(context)
-    except jinja2.TemplateError as exc:
+    except (jinja2.TemplateError, TypeError, ValueError) as exc:  # e.g. round(None)
         return f"{text} [template error: {exc}]"
 
 

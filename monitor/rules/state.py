@@ -220,7 +220,7 @@ def _evaluate(rule: Rule, state: RoomState, value: float | None, now_ns: int) ->
 
 
 def _inactive(rule: Rule, state: RoomState, value: float | None, now_ns: int) -> RoomState:
-    level = _breached_level(rule, value)
+    level = breached_level(rule, value)
     if level is None:
         return state
     pending = replace(state, status="pending", level=level, pending_since_ns=now_ns)
@@ -229,7 +229,7 @@ def _inactive(rule: Rule, state: RoomState, value: float | None, now_ns: int) ->
 
 def _pending(rule: Rule, state: RoomState, value: float | None, now_ns: int) -> RoomState:
     """Fire once *some* level held for for_s; the level is whatever is breached when it fires."""
-    level = _breached_level(rule, value)
+    level = breached_level(rule, value)
     if level is None:
         return _inactive_from(state)
     if not _elapsed(state.pending_since_ns, now_ns, rule.for_s):
@@ -240,7 +240,7 @@ def _pending(rule: Rule, state: RoomState, value: float | None, now_ns: int) -> 
 
 def _firing(rule: Rule, state: RoomState, value: float | None, now_ns: int) -> RoomState:
     """Escalate only after for_s, hold the level until it recovers, de-escalate at once."""
-    top = _breached_level(rule, value)
+    top = breached_level(rule, value)
     if top is not None and _rank(top) > _rank(state.level):
         return _escalate(rule, state, top, now_ns)
     state = replace(state, pending_level=None, pending_since_ns=None)
@@ -303,7 +303,7 @@ def _rank(level: str | None) -> int:
     return LEVELS.index(level) if level in LEVELS else -1
 
 
-def _breached_level(rule: Rule, value: float | None) -> str | None:
+def breached_level(rule: Rule, value: float | None) -> str | None:
     """The most severe level whose start condition holds."""
     if value is None:
         return None

@@ -1,0 +1,408 @@
+"""From alerts to messages: silences, inhibition, grouping, timing and mute windows.
+
+The evaluator calls :meth:`Dispatcher.process` after every cycle with every
+firing/no_data alert and each just-resolved one (once). It returns the
+:class:`~monitor.notify.message.Notification`\\ s to enqueue *now*; delivery
+and retries are the outbox's job. Everything here is pure: the clock is the
+``now_ns`` argument and the state is a plain object that ``to_json`` /
+``from_json`` persist.
+
+Per cycle
+---------
+1. **Inhibition** is decided over all active (firing/no_data) alerts,
+   *silenced ones included*: silencing a known room outage must not unleash
+   the no-data alerts of every sensor in that room. An alert never inhibits
+   itself, and two alerts that each match both sides of a rule do not mute
+   each other (as in Alertmanager).
+2. **Silences** and inhibition *suppress* an alert: it is kept in its group
+   (so the group's message counter survives) but leaves every message, and
+   is struck from what the channel was told — so its resolve is never sent
+   ("a resolve of an alert that was silenced while firing is not notified"),
+   and if it is still firing when the silence ends it is announced afresh.
+3. **Groups** are (channel, values of ``group_by``) for each channel in
+   ``alert.notify``; ``rule`` and ``room_id`` are always available labels.
+
+Timing, per group (``grouping`` of the policy, or the channel's route)
+----------------------------------------------------------------------
+* A *change* is an alert the channel has not been told about in its current
+  state (new, re-started, level or firing/no_data changed), or a told-about
+  alert that resolved. An alert merely leaving (suppressed, moved to another
+  group, forgotten) is not a change: nobody needs a message saying less.
+* A change is sent once it has waited ``group_wait`` (so rooms of a building
+  that breach together arrive as one message — for a new group this is the
+  first message) **and** ``group_interval`` has passed since the group's
+  last message (so a flapping building cannot send more often than that).
+* An unchanged group with active alerts repeats after ``repeat_interval *
+  repeat_backoff^n`` (n = reminders since the last change), capped at
+  ``max_repeat_interval``: 4h, 8h, 16h, 24h, 24h … instead of every 4h forever.
+* A message sends, per state, the alerts currently in it: a FIRING part and
+  a NO DATA part when that part changed (all active parts on a reminder), and
+  a RESOLVED part with each told-about alert that resolved, carrying its
+  value at resolve time. Alerts that fired and resolved before anything was
+  sent are never mentioned — a blip inside ``group_wait`` is not news.
+* Once every alert of a group has resolved (and that was sent) the group is
+  forgotten. An alert no cycle has mentioned for ``forget_after`` (its rule
+  was deleted, its room removed) is dropped without a message.
+
+Mute windows
+------------
+While a channel's mute window is active nothing is sent to it; the groups
+keep tracking. When it ends, each group that has something due sends *one*
+message with its current state: what changed meanwhile (alerts that came
+and went inside the window are not mentioned), or one reminder if a repeat
+fell due — never the transitions, never one reminder per missed interval.
+
+Ids and restarts
+----------------
+``Notification.id`` digests channel, group key, kind, the alerts' episodes
+and levels, and ``repeat``. We set ``repeat`` to the group's message number
+(0 for the first), not only to the reminder count: a group can come back to
+a state it was in before (a level that went up and down, an alert announced
+again after its silence), and the outbox — which ignores ids it has seen —
+would otherwise drop that message. As the number lives in the persisted
+state, re-processing after a restart from the last ``to_json`` yields the
+same ids for the same messages, and the outbox ignores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+from monitor.notify.message import Notification, NotificationKind, group_key, room_name
+from monitor.notify.policy import Grouping, InhibitRule, Policy, alert_labels, labels_match
+from monitor.notify.silences import Silence
+from monitor.rules.model import LEVELS, Alert, AlertStatus
+
+FORMAT_VERSION = 1
+ACTIVE_KINDS: tuple[NotificationKind, ...] = ("firing", "no_data")
+Stamp = tuple[str, str, int]          # (status, level, starts_at_ns): what the channel was told
+Flush = Literal["change", "repeat"]
+
+
+@dataclass
+class Member:
+    """An active alert in a group, as last reported."""
+
+    alert: Alert
+    suppressed: bool            # silenced or inhibited in the latest cycle
+    seen_ns: int
+
+    @property
+    def stamp(self) -> Stamp:
+        return _stamp(self.alert)
+
+
+@dataclass
+class Group:
+    """One channel's view of a group: its alerts and what it has been told about them."""
+
+    channel: str
+    key: str
+    labels: dict[str, str]
+    members: dict[str, Member] = field(default_factory=dict)      # fingerprint →
+    told: dict[str, Stamp] = field(default_factory=dict)          # fingerprint → as last sent
+    resolved: dict[str, Alert] = field(default_factory=dict)      # told, resolved, not yet sent
+    last_sent_ns: int | None = None
+    changed_ns: int | None = None     # when the pending change was first seen
+    reminders: int = 0                # repeats since the last change
+    sent: int = 0                     # messages so far: the next message's ``repeat``
+
+    def active(self) -> list[Alert]:
+        return [m.alert for m in self.members.values() if not m.suppressed]
+
+    def has_change(self) -> bool:
+        return bool(self.resolved) or any(
+            self.told.get(m.alert.fingerprint) != m.stamp
+            for m in self.members.values() if not m.suppressed)
+
+    def empty(self) -> bool:
+        return not self.members and not self.resolved
+
+
+class Dispatcher:
+    """Turns each cycle's alerts into the notifications due now; see the module docstring."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.groups: dict[tuple[str, str], Group] = {}
+        # Why each alert of the last cycle was held back: fingerprint → "silenced"/"inhibited".
+        self.suppressed: dict[str, str] = {}
+
+    def process(self, alerts: Iterable[Alert], now_ns: int,
+                silences: Sequence[Silence] = ()) -> list[Notification]:
+        batch = list(alerts)
+        live = [silence for silence in silences if silence.active(now_ns)]
+        resolved, active = _dedupe(batch)
+        self.suppressed = _suppression(batch, active, self.policy.inhibit, live)
+        index = self._index()
+        for alert in resolved:
+            self._resolve(alert, _silenced(alert, live), index)
+        for alert in active:
+            self._observe(alert, alert.fingerprint in self.suppressed, now_ns, index)
+        self._drop_departed(batch, now_ns)
+        out = [n for gid in sorted(self.groups) for n in self._flush(self.groups[gid], now_ns)]
+        self.groups = {gid: g for gid, g in self.groups.items() if not g.empty()}
+        return out
+
+    # -- observing ---------------------------------------------------------
+
+    def _index(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(channel, fingerprint) → the group holding it, so one cycle stays linear."""
+        return {(group.channel, fingerprint): gid for gid, group in self.groups.items()
+                for fingerprint in group.members}
+
+    def _observe(self, alert: Alert, suppressed: bool, now_ns: int,
+                 index: dict[tuple[str, str], tuple[str, str]]) -> None:
+        for channel in alert.notify:
+            gid = self._group_for(channel, alert)
+            group = self.groups[gid]
+            group.members[alert.fingerprint] = Member(alert, suppressed, now_ns)
+            if suppressed:
+                group.told.pop(alert.fingerprint, None)
+            previous = index.get((channel, alert.fingerprint))
+            if previous is not None and previous != gid and previous in self.groups:
+                _leave(self.groups[previous], alert.fingerprint)   # its labels moved it
+            index[(channel, alert.fingerprint)] = gid
+
+    def _resolve(self, alert: Alert, silenced: bool,
+                 index: Mapping[tuple[str, str], tuple[str, str]]) -> None:
+        """A resolve is news only to a channel that was told the alert fires."""
+        for channel in alert.notify:
+            group = self.groups.get(index.get((channel, alert.fingerprint), ("", "")))
+            if group is None:
+                continue
+            group.members.pop(alert.fingerprint, None)
+            told = group.told.pop(alert.fingerprint, None)
+            if told is not None and not silenced:
+                group.resolved[alert.fingerprint] = alert
+
+    def _drop_departed(self, batch: Sequence[Alert], now_ns: int) -> None:
+        """Forget, silently, alerts reported without this channel any more, and alerts no
+        cycle has reported for ``forget_after`` (a deleted rule must not repeat forever)."""
+        pairs = {(channel, alert.fingerprint) for alert in batch for channel in alert.notify}
+        fingerprints = {alert.fingerprint for alert in batch}
+        for group in self.groups.values():
+            forget_after = self.policy.grouping_for(group.channel).forget_after_ns
+            for fingerprint, member in list(group.members.items()):
+                if (group.channel, fingerprint) in pairs:
+                    continue
+                if fingerprint in fingerprints or now_ns - member.seen_ns >= forget_after:
+                    _leave(group, fingerprint)
+
+    def _group_for(self, channel: str, alert: Alert) -> tuple[str, str]:
+        key, labels = group_identity(alert, self.policy.grouping_for(channel).group_by)
+        if (channel, key) not in self.groups:
+            self.groups[(channel, key)] = Group(channel, key, labels)
+        return channel, key
+
+    # -- sending -----------------------------------------------------------
+
+    def _flush(self, group: Group, now_ns: int) -> list[Notification]:
+        grouping = self.policy.grouping_for(group.channel)
+        if not group.has_change():
+            group.changed_ns = None
+        elif group.changed_ns is None:
+            group.changed_ns = now_ns
+        if self.policy.muted(group.channel, now_ns):
+            return []
+        reason = _due(group, grouping, now_ns)
+        if reason is None:
+            return []
+        out = _messages(group, reason)
+        _mark_sent(group, reason, now_ns)
+        return out
+
+    # -- persistence -------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": FORMAT_VERSION,
+                "groups": [_group_to_json(self.groups[gid]) for gid in sorted(self.groups)]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], policy: Policy) -> Dispatcher:
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(f"unknown dispatcher state version {data.get('version')!r}")
+        dispatcher = cls(policy)
+        for item in data["groups"]:
+            group = _group_from_json(item)
+            dispatcher.groups[(group.channel, group.key)] = group
+        return dispatcher
+
+
+# ---------------------------------------------------------------------------
+# Pure helpers
+
+
+def group_identity(alert: Alert, group_by: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """The group key (``air/co2-high{building=HQ}``) and the labels a title names it by."""
+    labels = alert_labels(alert)
+    values = {name: labels.get(name, "") for name in group_by if name != "rule"}
+    rule = alert.rule_id if "rule" in group_by else "*"
+    return group_key(rule, values), {name: value for name, value in values.items() if value}
+
+
+def inhibited(alerts: Sequence[Alert], rules: Sequence[InhibitRule]) -> set[int]:
+    """Indexes of active alerts muted by another active alert (linear per rule)."""
+    labels = [alert_labels(alert) for alert in alerts]
+    active = [i for i, alert in enumerate(alerts) if alert.status != "resolved"]
+    out: set[int] = set()
+    for rule in rules:
+        sources: dict[tuple[str, ...], list[int]] = {}
+        for i in active:
+            if labels_match(rule.source, labels[i]):
+                sources.setdefault(_equal_values(rule, labels[i]), []).append(i)
+        for i in active:
+            if i not in out and labels_match(rule.target, labels[i]) and any(
+                    j != i and _can_inhibit(rule, labels[j], labels[i])
+                    for j in sources.get(_equal_values(rule, labels[i]), ())):
+                out.add(i)
+    return out
+
+
+def _equal_values(rule: InhibitRule, labels: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(labels.get(name, "") for name in rule.equal)
+
+
+def _can_inhibit(rule: InhibitRule, source: Mapping[str, str], target: Mapping[str, str]) -> bool:
+    """Two alerts that both match both sides would mute each other: neither does."""
+    return not (labels_match(rule.source, target) and labels_match(rule.target, source))
+
+
+def _suppression(batch: Sequence[Alert], chosen: Sequence[Alert], rules: Sequence[InhibitRule],
+                 live: Sequence[Silence]) -> dict[str, str]:
+    """fingerprint → why the kept report of an active alert is held back."""
+    muted = {id(batch[i]) for i in inhibited(batch, rules)}
+    reasons: dict[str, str] = {}
+    for alert in chosen:
+        if _silenced(alert, live):
+            reasons[alert.fingerprint] = "silenced"
+        elif id(alert) in muted:
+            reasons[alert.fingerprint] = "inhibited"
+    return reasons
+
+
+def _silenced(alert: Alert, live: Sequence[Silence]) -> bool:
+    return any(silence.matches(alert) for silence in live)
+
+
+def _dedupe(alerts: Sequence[Alert]) -> tuple[list[Alert], list[Alert]]:
+    """(resolved, active), one of each per fingerprint: the most severe, then latest, active."""
+    resolved: dict[str, Alert] = {}
+    active: dict[str, Alert] = {}
+    for alert in alerts:
+        table = resolved if alert.status == "resolved" else active
+        kept = table.get(alert.fingerprint)
+        if kept is None or _significance(alert) >= _significance(kept):
+            table[alert.fingerprint] = alert
+    return list(resolved.values()), list(active.values())
+
+
+def _significance(alert: Alert) -> tuple[int, int]:
+    rank = LEVELS.index(alert.level) if alert.level in LEVELS else -1
+    return rank, alert.at_ns
+
+
+def _stamp(alert: Alert) -> Stamp:
+    return alert.status, alert.level, alert.starts_at_ns
+
+
+def _leave(group: Group, fingerprint: str) -> None:
+    """An alert leaves a group without a message (moved, suppressed for good, forgotten)."""
+    group.members.pop(fingerprint, None)
+    group.told.pop(fingerprint, None)
+
+
+def _due(group: Group, grouping: Grouping, now_ns: int) -> Flush | None:
+    if group.changed_ns is not None:
+        ready = group.changed_ns + grouping.group_wait_ns
+        if group.last_sent_ns is not None:
+            ready = max(ready, group.last_sent_ns + grouping.group_interval_ns)
+        return "change" if now_ns >= ready else None
+    if group.last_sent_ns is None or not group.active():
+        return None
+    repeat_at = group.last_sent_ns + grouping.repeat_delay_ns(group.reminders)
+    return "repeat" if now_ns >= repeat_at else None
+
+
+def _messages(group: Group, reason: Flush) -> list[Notification]:
+    active = group.active()
+    out = []
+    for kind in ACTIVE_KINDS:
+        part = [alert for alert in active if alert.status == kind]
+        changed = any(group.told.get(alert.fingerprint) != _stamp(alert) for alert in part)
+        if part and (reason == "repeat" or changed):
+            out.append(_notification(group, kind, part))
+    if group.resolved:
+        out.append(_notification(group, "resolved", list(group.resolved.values())))
+    return out
+
+
+def _notification(group: Group, kind: NotificationKind, alerts: list[Alert]) -> Notification:
+    ordered = tuple(sorted(alerts, key=lambda a: (room_name(a), a.room_id, a.rule_id)))
+    return Notification(group.channel, group.key, ordered, kind, dict(group.labels),
+                        repeat=group.sent)
+
+
+def _mark_sent(group: Group, reason: Flush, now_ns: int) -> None:
+    group.told = {alert.fingerprint: _stamp(alert) for alert in group.active()}
+    group.resolved = {}
+    group.last_sent_ns = now_ns
+    group.changed_ns = None
+    group.reminders = group.reminders + 1 if reason == "repeat" else 0
+    group.sent += 1
+
+
+# ---------------------------------------------------------------------------
+# JSON
+
+
+def _group_to_json(group: Group) -> dict[str, Any]:
+    return {
+        "channel": group.channel, "key": group.key, "labels": dict(group.labels),
+        "members": [{"alert": alert_to_json(m.alert), "suppressed": m.suppressed,
+                     "seen_ns": m.seen_ns} for m in group.members.values()],
+        "told": {fp: list(stamp) for fp, stamp in group.told.items()},
+        "resolved": [alert_to_json(alert) for alert in group.resolved.values()],
+        "last_sent_ns": group.last_sent_ns, "changed_ns": group.changed_ns,
+        "reminders": group.reminders, "sent": group.sent,
+    }
+
+
+def _group_from_json(data: Mapping[str, Any]) -> Group:
+    members = [Member(alert_from_json(m["alert"]), bool(m["suppressed"]), int(m["seen_ns"]))
+               for m in data["members"]]
+    resolved = [alert_from_json(item) for item in data["resolved"]]
+    return Group(
+        channel=str(data["channel"]), key=str(data["key"]),
+        labels={str(k): str(v) for k, v in data["labels"].items()},
+        members={m.alert.fingerprint: m for m in members},
+        told={fp: (str(s[0]), str(s[1]), int(s[2])) for fp, s in data["told"].items()},
+        resolved={alert.fingerprint: alert for alert in resolved},
+        last_sent_ns=_optional_int(data.get("last_sent_ns")),
+        changed_ns=_optional_int(data.get("changed_ns")),
+        reminders=int(data["reminders"]), sent=int(data["sent"]))
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def alert_to_json(alert: Alert) -> dict[str, Any]:
+    return {"rule_id": alert.rule_id, "room_id": alert.room_id, "status": alert.status,
+            "level": alert.level, "value": alert.value, "threshold": alert.threshold,
+            "starts_at_ns": alert.starts_at_ns, "at_ns": alert.at_ns,
+            "labels": dict(alert.labels), "annotations": dict(alert.annotations),
+            "notify": list(alert.notify)}
+
+
+def alert_from_json(data: Mapping[str, Any]) -> Alert:
+    value = data.get("value")
+    return Alert(rule_id=str(data["rule_id"]), room_id=str(data["room_id"]),
+                 status=cast(AlertStatus, data["status"]), level=str(data["level"]),
+                 value=None if value is None else float(value),
+                 threshold=str(data["threshold"]), starts_at_ns=int(data["starts_at_ns"]),
+                 at_ns=int(data["at_ns"]), labels=dict(data.get("labels") or {}),
+                 annotations=dict(data.get("annotations") or {}),
+                 notify=tuple(data.get("notify") or ()))

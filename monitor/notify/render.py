@@ -1,0 +1,178 @@
+"""How a notification reads on each channel: one title, one line per room, per-service payloads.
+
+All channels share the same title and lines so an alert reads the same in
+Slack, Teams, e-mail and the log; only the envelope differs. Long groups
+are cut at :data:`MAX_LINES` rooms because Slack and Teams reject (not
+truncate) oversized messages, which would turn a big outage into no message.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from monitor.notify.message import Notification, room_name
+from monitor.rules.model import Alert
+from monitor.timeutil import NS_PER_S, ns_to_iso
+
+MAX_LINES = 20
+WEBHOOK_VERSION = "1"
+
+# sensor_type → (unit, decimals). Only units Zoom documents; others print bare.
+UNITS: dict[str, tuple[str, int]] = {
+    "CO2": ("ppm", 0),
+    "TEMPERATURE": ("°C", 1),
+    "HUMIDITY": ("%", 0),
+    "PM25": ("µg/m³", 1),
+    "PM10": ("µg/m³", 1),
+    "VOC": ("µg/m³", 0),
+}
+
+_STATUS_WORD = {"firing": "FIRING", "resolved": "RESOLVED", "no_data": "NO DATA"}
+_TEAMS_COLOR = {"firing": "attention", "resolved": "good", "no_data": "warning"}
+_HEX_COLOR = {"firing": "D13438", "resolved": "2EB886", "no_data": "FFB900"}
+
+
+def title(notification: Notification) -> str:
+    """``[FIRING:2] co2-high — HQ`` / ``[RESOLVED] co2-high — Everest``.
+
+    Active states carry a count (how many rooms need attention); a resolve
+    does not, as in Alertmanager's default template. One line, always: it
+    becomes an e-mail subject.
+    """
+    alerts = notification.alerts
+    word = _STATUS_WORD[notification.kind]
+    tag = f"[{word}]" if notification.kind == "resolved" else f"[{word}:{len(alerts)}]"
+    return _one_line(f"{tag} {notification.rule_name} — {_subject(notification)}")
+
+
+def _subject(notification: Notification) -> str:
+    if len(notification.alerts) == 1:
+        return room_name(notification.alerts[0])
+    named = [value for value in notification.group_labels.values() if value]
+    return " / ".join(named) if named else f"{len(notification.alerts)} rooms"
+
+
+def alert_line(alert: Alert) -> str:
+    """``Everest — critical: 1250 ppm (threshold above 1000 ppm), for 12 min — CO2 is high``."""
+    sensor = alert.labels.get("sensor_type", "").upper()
+    unit = UNITS.get(sensor, ("", 0))[0]
+    threshold = f"{alert.threshold} {unit}" if unit and alert.threshold else alert.threshold
+    limit = f" (threshold {threshold})" if threshold else ""
+    duration = human_duration((alert.at_ns - alert.starts_at_ns) / NS_PER_S)
+    value = format_value(alert.value, sensor)
+    if alert.status == "no_data":
+        state = f"no data for {duration}"
+    elif alert.status == "resolved":
+        state = f"resolved ({alert.level}) at {value}{limit}, lasted {duration}"
+    else:
+        state = f"{alert.level}: {value}{limit}, for {duration}"
+    summary = alert.annotations.get("summary", "")
+    return _one_line(f"{room_name(alert)} — {state}" + (f" — {summary}" if summary else ""))
+
+
+def lines(notification: Notification, limit: int = MAX_LINES) -> list[str]:
+    shown = [alert_line(alert) for alert in notification.alerts[:limit]]
+    hidden = len(notification.alerts) - len(shown)
+    if hidden > 0:
+        shown.append(f"… and {hidden} more")
+    return shown
+
+
+def text(notification: Notification) -> str:
+    """Plain text for e-mail bodies and the log."""
+    body = "\n".join(lines(notification))
+    return f"{title(notification)}\n\n{body}\n\nRule: {notification.rule_id}\n"
+
+
+def format_value(value: float | None, sensor_type: str = "") -> str:
+    if value is None:
+        return "no value"
+    unit, decimals = UNITS.get(sensor_type.upper(), ("", -1))
+    if decimals < 0:
+        return f"{value:g}"
+    return f"{value:.{decimals}f} {unit}"
+
+
+def human_duration(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3 h 5 min``, ``2 d 4 h``: two units at most, as people say it."""
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def slack_payload(notification: Notification) -> dict[str, Any]:
+    """Incoming-webhook body: ``text`` is the fallback for notifications, ``blocks`` the view."""
+    heading = title(notification)
+    body = "\n".join(f"• {_slack_escape(line)}" for line in lines(notification))
+    return {
+        "text": _slack_escape(heading),
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": heading[:150]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": body[:3000]}},
+            {"type": "context", "elements": [
+                {"type": "mrkdwn", "text": _slack_escape(f"rule {notification.rule_id}")}]},
+        ],
+    }
+
+
+def _slack_escape(value: str) -> str:
+    """Slack treats ``<…>`` as links and mentions; room names must not ping @channel."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def teams_payload(notification: Notification, card: str = "adaptive") -> dict[str, Any]:
+    """An Adaptive Card (Workflows webhooks) or a legacy MessageCard (O365 connectors)."""
+    heading, body = title(notification), lines(notification)
+    if card == "messagecard":
+        return {"@type": "MessageCard", "@context": "https://schema.org/extensions",
+                "summary": heading, "themeColor": _HEX_COLOR[notification.kind],
+                "title": heading, "sections": [{"text": line} for line in body]}
+    blocks: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": heading, "weight": "Bolder", "size": "Medium",
+         "color": _TEAMS_COLOR[notification.kind], "wrap": True}]
+    blocks.extend({"type": "TextBlock", "text": line, "wrap": True, "spacing": "Small"}
+                  for line in body)
+    return {"type": "message", "attachments": [{
+        "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
+        "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard", "version": "1.4", "body": blocks}}]}
+
+
+def webhook_payload(notification: Notification) -> dict[str, Any]:
+    """The generic JSON documented in docs/notifications.md (version "1")."""
+    return {
+        "version": WEBHOOK_VERSION,
+        "id": notification.id,
+        "status": notification.kind,
+        "group_key": notification.group_key,
+        "title": title(notification),
+        "alerts": [_webhook_alert(alert) for alert in notification.alerts],
+    }
+
+
+def _webhook_alert(alert: Alert) -> dict[str, Any]:
+    return {
+        "rule": alert.rule_id,
+        "room_id": alert.room_id,
+        "status": alert.status,
+        "level": alert.level,
+        "value": alert.value if alert.value is not None and math.isfinite(alert.value) else None,
+        "threshold": alert.threshold,
+        "starts_at": ns_to_iso(alert.starts_at_ns),
+        "at": ns_to_iso(alert.at_ns),
+        "labels": dict(alert.labels),
+        "annotations": dict(alert.annotations),
+    }

@@ -1,0 +1,113 @@
+"""``zrmon rules check [PATH]``: everything wrong with the rule files, one line each.
+
+Meant to run before a deploy (and in CI), so it reports every mistake of
+every file in one run, as ``file:line: field: message``. Besides what the
+loader checks, it checks that each ``notify:`` entry names a channel of
+``channels.yaml`` beside the rules -- the loader cannot, as it reads one rule
+file at a time. Only the channel *names* are read here; the channels
+themselves are validated by their own loader.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from monitor.rules.load import ParsedFile, RuleFileError, parse_dir, parse_file
+from monitor.rules.model import Group
+
+DEFAULT_PATH = Path("rules")
+CHANNELS_FILE = "channels.yaml"
+
+
+def check(path: Path, channel_names: set[str] | None) -> list[str]:
+    """The error lines for a rule file or directory; empty when all is well.
+
+    ``channel_names`` None means: read them from ``channels.yaml`` beside the
+    rules, and skip the ``notify`` check when there is no such file.
+    """
+    errors, _ = _run(path, channel_names)
+    return errors
+
+
+def main_check(argv_path: str | None) -> int:
+    """What the CLI runs: errors to stderr and exit code 2, or a one-line summary and 0."""
+    path = Path(argv_path) if argv_path else DEFAULT_PATH
+    errors, groups = _run(path, None)
+    for line in errors:
+        print(line, file=sys.stderr)
+    if errors:
+        return 2
+    rules = sum(len(group.rules) for group in groups)
+    print(f"{path}: {len(groups)} group(s), {rules} rule(s) OK")
+    return 0
+
+
+def _run(path: Path, channel_names: set[str] | None) -> tuple[list[str], list[Group]]:
+    parsed = parse_dir(path) if path.is_dir() else [parse_file(path)]
+    errors: list[RuleFileError] = []
+    known = channel_names
+    if known is None:
+        known, problems = read_channel_names(_channels_file(path))
+        errors.extend(problems)
+    for one in parsed:
+        notify = _notify_errors(one, known) if known is not None else []
+        errors.extend(sorted((*one.errors, *notify), key=lambda e: (e.line, e.field)))
+    groups = [one.group for one in parsed if one.group is not None]
+    return [str(error) for error in errors], groups
+
+
+def _channels_file(path: Path) -> Path:
+    return (path if path.is_dir() else path.parent) / CHANNELS_FILE
+
+
+def read_channel_names(path: Path) -> tuple[set[str] | None, list[RuleFileError]]:
+    """The keys of the top-level ``channels:`` mapping; None when there is no file.
+
+    A file that cannot be read this far is reported (and the notify check
+    skipped), since every notify name would otherwise look unknown.
+    """
+    if not path.is_file():
+        return None, []
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [RuleFileError(str(path), 0, "", f"cannot read: {exc}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = int(mark.line) + 1 if mark is not None else 0
+        return None, [RuleFileError(str(path), line, "", f"not valid YAML: {exc}")]
+    channels = document.get("channels") if isinstance(document, Mapping) else None
+    if channels is not None and not isinstance(channels, Mapping):
+        message = "must be a mapping of channel name → settings"
+        return None, [RuleFileError(str(path), 0, "channels", message)]
+    return {str(name) for name in channels or ()}, []
+
+
+def _notify_errors(parsed: ParsedFile, known: set[str]) -> list[RuleFileError]:
+    """Checked on the raw data, so that it is reported even when a rule has other errors."""
+    rules = parsed.data.get("rules") if isinstance(parsed.data, Mapping) else None
+    if not isinstance(rules, list):
+        return []
+    errors = []
+    for index, rule in enumerate(rules):
+        notify = rule.get("notify") if isinstance(rule, Mapping) else None
+        if not isinstance(notify, list):
+            continue
+        for position, name in enumerate(notify):
+            if isinstance(name, str) and name and name not in known:
+                errors.append(parsed.error(("rules", index, "notify", position),
+                                           _unknown_channel(name, known)))
+    return errors
+
+
+def _unknown_channel(name: str, known: set[str]) -> str:
+    if not known:
+        return f"unknown channel {name!r} (no channels are defined)"
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown channel {name!r} (channels: {', '.join(sorted(known))}){hint}"

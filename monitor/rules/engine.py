@@ -1,0 +1,126 @@
+"""The rule engine: scheduled evaluation → dispatch policy → durable outbox → delivery.
+
+Built once per process from the config and the rules directory. ``zrmon
+serve`` runs it inside the writer process — exactly one process, never one
+per gunicorn worker — and ``zrmon scheduler`` runs it alone for deployments
+that split receiver and evaluator. Each group is one APScheduler job at its
+own interval; a job never overlaps itself (``max_instances=1``) and a missed
+run is coalesced, not replayed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config import Config
+from monitor.notify.channels import load_channels
+from monitor.notify.dispatch import Dispatcher
+from monitor.notify.outbox import DeliveryWorker, Outbox
+from monitor.notify.policy import load_policy
+from monitor.notify.senders import build_senders
+from monitor.notify.silences import SilenceStore
+from monitor.rules.evaluate import Evaluator, GroupResult, StateFile
+from monitor.rules.load import load_dir
+from monitor.rules.model import Alert, Group
+from monitor.store.influx import InfluxClient
+
+log = logging.getLogger(__name__)
+TICK_S = 10.0   # the dispatcher's clock: group_wait and repeats need not wait for a rule
+
+
+@dataclass
+class Engine:
+    groups: list[Group]
+    evaluator: Evaluator
+    dispatcher: Dispatcher
+    dispatcher_path: Path
+    silences: SilenceStore
+    outbox: Outbox
+    deliver: DeliveryWorker
+    clock: Callable[[], int] = time.time_ns
+    current: dict[str, list[Alert]] = field(default_factory=dict)  # group → active alerts
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(cls, config: Config, rules_dir: Path, env: Mapping[str, str] | None = None,
+              clock: Callable[[], int] = time.time_ns) -> Engine:
+        state_dir = config.state_dir
+        influx = InfluxClient(config)
+        policy = load_policy(rules_dir / "notify.yaml")
+        channels = load_channels(rules_dir / "channels.yaml", os.environ if env is None else env)
+        outbox = Outbox(state_dir)
+        dispatcher_path = state_dir / "dispatch.json"
+        return cls(
+            groups=load_dir(rules_dir),
+            evaluator=Evaluator(influx, StateFile(state_dir / "rules.json")),
+            dispatcher=_load_dispatcher(dispatcher_path, policy),
+            dispatcher_path=dispatcher_path,
+            silences=SilenceStore(config.data_dir, clock=clock),
+            outbox=outbox,
+            deliver=DeliveryWorker(outbox, build_senders(channels), threading.Event()),
+            clock=clock,
+        )
+
+    def run_group(self, group: Group, at_ns: int | None = None) -> GroupResult:
+        at = self.clock() if at_ns is None else at_ns
+        result = self.evaluator.evaluate(group, at)
+        with self.lock:
+            self.current[group.name] = [a for a in result.alerts if a.status != "resolved"]
+            resolved = [a for a in result.alerts if a.status == "resolved"]
+            self._dispatch([*self._active(), *resolved], at)
+        return result
+
+    def tick(self, at_ns: int | None = None) -> None:
+        at = self.clock() if at_ns is None else at_ns
+        with self.lock:
+            self._dispatch(self._active(), at)
+
+    def _active(self) -> list[Alert]:
+        return [alert for alerts in self.current.values() for alert in alerts]
+
+    def _dispatch(self, alerts: list[Alert], at: int) -> None:
+        notifications = self.dispatcher.process(alerts, at, self.silences.active(at))
+        if notifications:
+            self.outbox.enqueue(notifications)
+        _save_json(self.dispatcher_path, self.dispatcher.to_json())
+
+    def schedule(self, scheduler: BaseScheduler) -> None:
+        for group in self.groups:
+            scheduler.add_job(self.run_group, IntervalTrigger(seconds=group.interval_s),
+                              args=[group], id=f"group:{group.name}", max_instances=1,
+                              coalesce=True, misfire_grace_time=int(group.interval_s))
+        scheduler.add_job(self.tick, IntervalTrigger(seconds=TICK_S), id="dispatch-tick",
+                          max_instances=1, coalesce=True)
+
+    def start_delivery(self) -> threading.Thread:
+        thread = threading.Thread(target=self.deliver.run, name="notify-delivery", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.deliver.stop_event.set()
+
+
+def _load_dispatcher(path: Path, policy: object) -> Dispatcher:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return Dispatcher(policy)  # type: ignore[arg-type]
+    return Dispatcher.from_json(data, policy)  # type: ignore[arg-type]
+
+
+def _save_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(data))
+    os.replace(temp, path)

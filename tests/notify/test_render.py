@@ -1,0 +1,122 @@
+"""Titles, alert lines, units and the per-service payload shapes."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.notify import render
+from monitor.notify.message import Notification
+from monitor.rules.model import Alert
+
+from .support import T0, make_alert
+
+
+def note(*alerts: Alert, kind: str = "firing", labels: dict[str, str] | None = None,
+         ) -> Notification:
+    return Notification("hook", "air/co2-high{building=HQ}", alerts or (make_alert(),),
+                        kind,  # type: ignore[arg-type]
+                        {"building": "HQ"} if labels is None else labels)
+
+
+def test_titles() -> None:
+    two = (make_alert("r1"), make_alert("r2", room="K2"))
+    assert render.title(note(*two)) == "[FIRING:2] co2-high — HQ"
+    assert render.title(note(*two, labels={})) == "[FIRING:2] co2-high — 2 rooms"
+    resolved = make_alert(status="resolved", value=850.0)
+    assert render.title(note(resolved, kind="resolved")) == "[RESOLVED] co2-high — Everest"
+    silent = make_alert(status="no_data", value=None)
+    assert render.title(note(silent, kind="no_data")) == "[NO DATA:1] co2-high — Everest"
+
+
+def test_title_is_one_line_even_with_hostile_labels() -> None:
+    alert = make_alert(room="Everest\r\nBcc: evil@example.com")
+    assert "\n" not in render.title(note(alert))
+
+
+def test_alert_lines_carry_room_level_value_unit_threshold_duration_summary() -> None:
+    assert render.alert_line(make_alert()) == (
+        "Everest — critical: 1250 ppm (threshold above 1000 ppm), for 12 min — CO2 is high")
+    resolved = make_alert(status="resolved", level="warning", value=830.4, started_s=T0 - 3900)
+    assert render.alert_line(resolved) == (
+        "Everest — resolved (warning) at 830 ppm (threshold above 1000 ppm), lasted 1 h 5 min"
+        " — CO2 is high")
+    silent = make_alert(status="no_data", value=None, threshold="", summary="",
+                        started_s=T0 - 45)
+    assert render.alert_line(silent) == "Everest — no data for 45 s"
+
+
+@pytest.mark.parametrize(("value", "sensor", "text"), [
+    (1250.4, "CO2", "1250 ppm"),
+    (23.456, "TEMPERATURE", "23.5 °C"),
+    (41.6, "HUMIDITY", "42 %"),
+    (12.34, "PM25", "12.3 µg/m³"),
+    (40.0, "pm10", "40.0 µg/m³"),
+    (250.0, "VOC", "250 µg/m³"),
+    (1013.25, "AIR_PRESSURE", "1013.25"),
+    (3.0, "", "3"),
+    (None, "CO2", "no value"),
+])
+def test_format_value(value: float | None, sensor: str, text: str) -> None:
+    assert render.format_value(value, sensor) == text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "0 s"), (59.9, "59 s"), (60, "1 min"), (3599, "59 min"), (3600, "1 h"),
+    (3660, "1 h 1 min"), (86_400, "1 d"), (90_000, "1 d 1 h"), (-5, "0 s"),
+])
+def test_human_duration(seconds: float, text: str) -> None:
+    assert render.human_duration(seconds) == text
+
+
+def test_long_groups_are_cut() -> None:
+    alerts = tuple(make_alert(f"r{i:02}", room=f"Room {i:02}") for i in range(25))
+    lines = render.lines(note(*alerts))
+    assert len(lines) == render.MAX_LINES + 1
+    assert lines[-1] == "… and 5 more"
+
+
+def test_slack_payload_escapes_and_has_text_and_blocks() -> None:
+    payload = render.slack_payload(note(make_alert(room="<!channel> & co")))
+    assert payload["text"] == "[FIRING:1] co2-high — &lt;!channel&gt; &amp; co"
+    header, section, _context = payload["blocks"]
+    assert header == {"type": "header", "text": {"type": "plain_text",
+                                                 "text": "[FIRING:1] co2-high — <!channel> & co"}}
+    assert section["text"]["type"] == "mrkdwn"
+    assert section["text"]["text"].startswith("• &lt;!channel&gt; &amp; co — critical: 1250 ppm")
+
+
+def test_teams_payloads() -> None:
+    adaptive = render.teams_payload(note())
+    [attachment] = adaptive["attachments"]
+    assert adaptive["type"] == "message"
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert card["type"] == "AdaptiveCard"
+    assert card["body"][0]["text"] == "[FIRING:1] co2-high — Everest"
+    assert card["body"][1]["text"].startswith("Everest — critical: 1250 ppm")
+    legacy = render.teams_payload(note(), "messagecard")
+    assert legacy["@type"] == "MessageCard"
+    assert legacy["title"] == legacy["summary"] == "[FIRING:1] co2-high — Everest"
+
+
+def test_webhook_payload_schema() -> None:
+    notification = note(make_alert(value=float("nan")))
+    payload = render.webhook_payload(notification)
+    assert payload == {
+        "version": "1", "id": notification.id, "status": "firing",
+        "group_key": "air/co2-high{building=HQ}", "title": "[FIRING:1] co2-high — Everest",
+        "alerts": [{
+            "rule": "air/co2-high", "room_id": "room-1", "status": "firing",
+            "level": "critical", "value": None, "threshold": "above 1000",
+            "starts_at": "2027-01-15T07:48:00.000Z", "at": "2027-01-15T08:00:00.000Z",
+            "labels": {"room_name": "Everest", "sensor_type": "CO2", "building": "HQ"},
+            "annotations": {"summary": "CO2 is high"},
+        }],
+    }
+
+
+def test_text_for_email_and_log() -> None:
+    text = render.text(note())
+    assert text.splitlines()[0] == "[FIRING:1] co2-high — Everest"
+    assert "Everest — critical: 1250 ppm" in text
+    assert "Rule: air/co2-high" in text

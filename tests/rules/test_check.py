@@ -1,0 +1,145 @@
+"""``zrmon rules check``: the shipped rules pass; notify names must be channels."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from monitor.rules.check import check, main_check, read_channel_names
+
+REPO = Path(__file__).resolve().parents[2]
+RULES_DIR = REPO / "rules"
+
+RULES = """\
+group: g
+rules:
+  - name: a
+    sensor: CO2
+    levels: {warning: {above: 1000}}
+    notify: [log, facilities-slak]
+  - name: b
+    incident: {alert_type: 3}
+    levels: {critical: {above: 10m}}
+    notify:
+      - pager
+      - log
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_the_default_rules_pass() -> None:
+    assert check(RULES_DIR, None) == []
+    assert check(RULES_DIR, {"log"}) == []
+    for name in ("air-quality.yaml", "room-health.yaml"):
+        assert check(RULES_DIR / name, None) == []
+
+
+def test_the_default_rules_only_notify_the_log_channel() -> None:
+    errors = check(RULES_DIR, {"elsewhere"})
+    assert errors
+    assert all("unknown channel 'log'" in line for line in errors)
+
+
+def test_a_notify_name_missing_from_channels_yaml_is_reported_at_its_line(tmp_path: Path) -> None:
+    rules = write(tmp_path / "g.yaml", RULES)
+    write(tmp_path / "channels.yaml", """\
+        channels:
+          log: {type: log}
+          facilities-slack: {type: slack, url: "${SLACK_WEBHOOK_URL}"}
+    """)
+    assert check(tmp_path, None) == [
+        f"{rules}:6: rules.0.notify.1: unknown channel 'facilities-slak' "
+        "(channels: facilities-slack, log); did you mean 'facilities-slack'?",
+        f"{rules}:11: rules.1.notify.0: unknown channel 'pager' (channels: facilities-slack, log)",
+    ]
+    # a single file finds channels.yaml beside it
+    assert len(check(rules, None)) == 2
+
+
+def test_without_channels_yaml_notify_is_not_checked(tmp_path: Path) -> None:
+    write(tmp_path / "g.yaml", RULES)
+    assert check(tmp_path, None) == []
+
+
+def test_given_channel_names_win_over_channels_yaml(tmp_path: Path) -> None:
+    rules = write(tmp_path / "g.yaml", RULES)
+    write(tmp_path / "channels.yaml", "channels: {log: {type: log}}\n")
+    assert check(tmp_path, {"log", "pager", "facilities-slak"}) == []
+    assert check(tmp_path, set()) == [
+        f"{rules}:6: rules.0.notify.0: unknown channel 'log' (no channels are defined)",
+        f"{rules}:6: rules.0.notify.1: unknown channel 'facilities-slak' (no channels are defined)",
+        f"{rules}:11: rules.1.notify.0: unknown channel 'pager' (no channels are defined)",
+        f"{rules}:12: rules.1.notify.1: unknown channel 'log' (no channels are defined)",
+    ]
+
+
+def test_notify_errors_come_with_the_other_errors_in_line_order(tmp_path: Path) -> None:
+    rules = write(tmp_path / "g.yaml", RULES.replace("sensor: CO2", "sensor: co2"))
+    write(tmp_path / "channels.yaml", "channels: {log: {type: log}, pager: {type: log}}\n")
+    errors = check(tmp_path, None)
+    assert [line.split(": ")[0:2] for line in errors] == [
+        [f"{rules}:4", "rules.0.sensor"],
+        [f"{rules}:6", "rules.0.notify.1"],
+    ]
+
+
+def test_errors_of_every_file(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", "group: a\nrules: []\nextra: 1\n")
+    write(tmp_path / "b.yaml", "group: b\nrules:\n  - name: r\n")
+    write(tmp_path / "tests" / "ignored.yaml", "anything: at all\n")
+    assert check(tmp_path, None) == [
+        f"{tmp_path / 'a.yaml'}:3: extra: unknown key (expected one of: group, interval, rules)",
+        f"{tmp_path / 'b.yaml'}:3: rules.0: needs one of sensor, rate, incident, silent "
+        "(what the rule measures)",
+        f"{tmp_path / 'b.yaml'}:3: rules.0.levels: required key is missing",
+    ]
+
+
+def test_a_broken_channels_yaml_is_reported(tmp_path: Path) -> None:
+    write(tmp_path / "g.yaml", RULES)
+    channels = write(tmp_path / "channels.yaml", "channels:\n  log: {type: log\n")
+    errors = check(tmp_path, None)
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{channels}:3: not valid YAML")
+    write(channels, "channels: [log]\n")
+    assert check(tmp_path, None) == [
+        f"{channels}: channels: must be a mapping of channel name → settings"]
+
+
+def test_read_channel_names(tmp_path: Path) -> None:
+    path = tmp_path / "channels.yaml"
+    assert read_channel_names(path) == (None, [])
+    write(path, "channels:\n  log: {type: log}\n  mail: {type: email}\n")
+    assert read_channel_names(path) == ({"log", "mail"}, [])
+    write(path, "# nothing yet\n")
+    assert read_channel_names(path) == (set(), [])
+
+
+def test_a_missing_path(tmp_path: Path) -> None:
+    assert check(tmp_path / "nope.yaml", None) == [
+        f"{tmp_path / 'nope.yaml'}: cannot read: No such file or directory"]
+
+
+def test_main_check(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    assert main_check(None) == 0
+    out, err = capsys.readouterr()
+    assert (out, err) == ("rules: 2 group(s), 13 rule(s) OK\n", "")
+
+    rules = write(tmp_path / "g.yaml", RULES)
+    write(tmp_path / "channels.yaml", "channels: {log: {type: log}}\n")
+    assert main_check(str(tmp_path)) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"{rules}:6: rules.0.notify.1: unknown channel 'facilities-slak' (channels: log)",
+        f"{rules}:11: rules.1.notify.0: unknown channel 'pager' (channels: log)",
+    ]
