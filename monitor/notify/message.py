@@ -51,12 +51,19 @@ class Notification:
                                                         self.kind, self.alerts, self.repeat))
 
     @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """Usually one; several when the dispatcher groups without the rule."""
+        return tuple(dict.fromkeys(alert.rule_id for alert in self.alerts))
+
+    @property
     def rule_id(self) -> str:
-        return self.alerts[0].rule_id
+        return ", ".join(self.rule_ids)
 
     @property
     def rule_name(self) -> str:
-        return self.rule_id.rsplit("/", 1)[-1]
+        """``co2-high``; ``co2-high, temp-high``; ``3 rules``."""
+        names = list(dict.fromkeys(rule.rsplit("/", 1)[-1] for rule in self.rule_ids))
+        return ", ".join(names) if len(names) <= 2 else f"{len(names)} rules"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe form, for the outbox to store (``from_dict`` restores it)."""

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from monitor.notify.message import Notification
 from monitor.notify.senders import DeliveryError, Sender
@@ -52,8 +52,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
 """
-_COLUMNS = ("notification, status, attempts, created_ns, next_attempt_ns, finished_ns, "
-            "last_error")
+_COLUMNS = ("id, channel, group_key, kind, notification, status, attempts, created_ns, "
+            "next_attempt_ns, finished_ns, last_error")
 
 
 @dataclass(frozen=True)
@@ -79,23 +79,22 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class OutboxItem:
-    """One row, for inspection (``zrmon`` commands, tests)."""
+    """One row, for inspection (``zrmon`` commands, tests).
 
-    notification: Notification
+    ``notification`` is None only for a row this version cannot read back.
+    """
+
+    id: str
+    channel: str
+    group_key: str
+    kind: str
     status: ItemStatus
     attempts: int
     created_at: float
     next_attempt_at: float | None      # pending only
     finished_at: float | None          # sent or failed
     last_error: str | None
-
-    @property
-    def id(self) -> str:
-        return self.notification.id
-
-    @property
-    def channel(self) -> str:
-        return self.notification.channel
+    notification: Notification | None
 
 
 class Outbox:
@@ -156,7 +155,11 @@ class Outbox:
             if claimed is None:
                 blocked.add(channel)
                 continue
-            notification, attempts, created_ns = claimed
+            text, attempts, created_ns = claimed
+            notification = _parse(text)
+            if notification is None:
+                self._mark_unreadable(seq, now_ns)
+                continue
             error = _attempt(senders, notification)
             if error is None:
                 self._mark_sent(seq, now_ns)
@@ -174,7 +177,7 @@ class Outbox:
                 "SELECT seq, channel, next_attempt_ns FROM outbox WHERE status = 'pending' "
                 "ORDER BY seq").fetchall()
 
-    def _claim(self, seq: int, now_ns: int) -> tuple[Notification, int, int] | None:
+    def _claim(self, seq: int, now_ns: int) -> tuple[str, int, int] | None:
         """Lease one due row so no other deliverer sends it meanwhile."""
         lease_ns = now_ns + _ns(self.policy.lease_s)
         with self._transaction() as db:
@@ -184,12 +187,19 @@ class Outbox:
                 (lease_ns, seq, now_ns)).fetchone()
         if row is None:
             return None
-        return Notification.from_dict(json.loads(row[0])), int(row[1]), int(row[2])
+        return str(row[0]), int(row[1]), int(row[2])
 
     def _mark_sent(self, seq: int, now_ns: int) -> None:
         with self._transaction() as db:
             db.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, "
                        "finished_ns = ?, last_error = NULL WHERE seq = ?", (now_ns, seq))
+
+    def _mark_unreadable(self, seq: int, now_ns: int) -> None:
+        """A row this version cannot parse must not block its channel or crash every pass."""
+        log.error("outbox row %d cannot be read back; marked failed", seq)
+        with self._transaction() as db:
+            db.execute("UPDATE outbox SET status = 'failed', finished_ns = ?, "
+                       "last_error = 'unreadable notification' WHERE seq = ?", (now_ns, seq))
 
     def _record_failure(self, seq: int, notification: Notification, error: DeliveryError, *,
                         attempts: int, created_ns: int, now_ns: int) -> None:
@@ -315,14 +325,22 @@ def _attempt(senders: Mapping[str, Sender], notification: Notification) -> Deliv
     return None
 
 
-def _item(row: tuple[str, str, int, int, int, int | None, str | None]) -> OutboxItem:
-    text, status, attempts, created_ns, next_ns, finished_ns, error = row
-    return OutboxItem(notification=Notification.from_dict(json.loads(text)),
+def _item(row: tuple[Any, ...]) -> OutboxItem:
+    (item_id, channel, key, kind, text, status, attempts, created_ns, next_ns, finished_ns,
+     error) = row
+    return OutboxItem(id=item_id, channel=channel, group_key=key, kind=kind,
                       status=cast(ItemStatus, status), attempts=attempts,
                       created_at=created_ns / NS,
                       next_attempt_at=next_ns / NS if status == "pending" else None,
                       finished_at=None if finished_ns is None else finished_ns / NS,
-                      last_error=error)
+                      last_error=error, notification=_parse(text))
+
+
+def _parse(text: str) -> Notification | None:
+    try:
+        return Notification.from_dict(json.loads(text))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _ns(seconds: float) -> int:

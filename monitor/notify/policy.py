@@ -37,7 +37,7 @@ from monitor.rules.model import Alert
 
 NS_PER_S = 1_000_000_000
 MINUTES_PER_DAY = 24 * 60
-DEFAULT_PATH = Path("rules/notify.yaml")
+DEFAULT_PATH = Path("rules/notify.yaml")       # relative to the working directory
 RESERVED_LABELS = ("rule", "room_id", "level", "status")
 WEEKDAYS: dict[str, int] = {
     "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
@@ -74,9 +74,16 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 
 def value_matches(pattern: str, value: str) -> bool:
-    """Exact, or a full-match regex when ``pattern`` starts with ``~``."""
+    """Exact, or a full-match regex when ``pattern`` starts with ``~``.
+
+    A regex that does not compile (a hand-edited silences file; loaders refuse
+    them) matches nothing rather than raising in the middle of a dispatch cycle.
+    """
     if pattern.startswith("~"):
-        return _regex(pattern[1:]).fullmatch(value) is not None
+        try:
+            return _regex(pattern[1:]).fullmatch(value) is not None
+        except re.error:
+            return False
     return pattern == value
 
 
@@ -244,14 +251,17 @@ class Policy:
         route = self.routes.get(channel)
         if route is None:
             return False
-        return any(self.mute_windows[name].active(now_ns) for name in route.mute)
+        # Unknown names are refused at load time; skipped here so a hand-built policy
+        # cannot stop every notification with a KeyError.
+        return any(window.active(now_ns) for name in route.mute
+                   if (window := self.mute_windows.get(name)) is not None)
 
 
 # ---------------------------------------------------------------------------
 # Loading
 
 
-def load_policy(path: Path = DEFAULT_PATH) -> Policy:
+def load_policy(path: Path) -> Policy:
     """The policy in ``path``; the defaults when there is no such file."""
     try:
         text = path.read_text(encoding="utf-8")

@@ -53,8 +53,11 @@ def _subject(notification: Notification) -> str:
     return " / ".join(named) if named else f"{len(notification.alerts)} rooms"
 
 
-def alert_line(alert: Alert) -> str:
-    """``Everest — critical: 1250 ppm (threshold above 1000 ppm), for 12 min — CO2 is high``."""
+def alert_line(alert: Alert, *, with_rule: bool = False) -> str:
+    """``Everest — critical: 1250 ppm (threshold above 1000 ppm), for 12 min — CO2 is high``.
+
+    ``with_rule`` prefixes the rule name, for messages that mix rules.
+    """
     sensor = alert.labels.get("sensor_type", "").upper()
     unit = UNITS.get(sensor, ("", 0))[0]
     threshold = f"{alert.threshold} {unit}" if unit and alert.threshold else alert.threshold
@@ -68,11 +71,14 @@ def alert_line(alert: Alert) -> str:
     else:
         state = f"{alert.level}: {value}{limit}, for {duration}"
     summary = alert.annotations.get("summary", "")
-    return _one_line(f"{room_name(alert)} — {state}" + (f" — {summary}" if summary else ""))
+    prefix = f"[{alert.rule_id.rsplit('/', 1)[-1]}] " if with_rule else ""
+    return _one_line(f"{prefix}{room_name(alert)} — {state}"
+                     + (f" — {summary}" if summary else ""))
 
 
 def lines(notification: Notification, limit: int = MAX_LINES) -> list[str]:
-    shown = [alert_line(alert) for alert in notification.alerts[:limit]]
+    mixed = len(notification.rule_ids) > 1
+    shown = [alert_line(alert, with_rule=mixed) for alert in notification.alerts[:limit]]
     hidden = len(notification.alerts) - len(shown)
     if hidden > 0:
         shown.append(f"… and {hidden} more")

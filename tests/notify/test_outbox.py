@@ -223,3 +223,16 @@ def test_forget_before_keeps_pending_rows(outbox: Outbox, senders: dict[str, Sen
     assert outbox.forget_before(T0 + 1) == 1
     assert outbox.sent() == []
     assert len(outbox.pending()) == 1
+
+
+def test_an_unreadable_row_fails_without_blocking_its_channel(
+        outbox: Outbox, http_sink: HttpSink, senders: dict[str, Sender]) -> None:
+    broken, fine = notification("room-1"), notification("room-2")
+    outbox.enqueue([broken, fine], now=T0)
+    with outbox.db:                               # e.g. written by a future version
+        outbox.db.execute("UPDATE outbox SET notification = '{}' WHERE id = ?", (broken.id,))
+    assert outbox.deliver_due(senders, now=T0) == 1
+    [failed] = outbox.failed()
+    assert (failed.id, failed.notification, failed.last_error) == (
+        broken.id, None, "unreadable notification")
+    assert [r.json()["id"] for r in http_sink.requests] == [fine.id]

@@ -120,3 +120,18 @@ def test_text_for_email_and_log() -> None:
     assert text.splitlines()[0] == "[FIRING:1] co2-high — Everest"
     assert "Everest — critical: 1250 ppm" in text
     assert "Rule: air/co2-high" in text
+
+
+def test_a_message_mixing_rules_names_them() -> None:
+    co2 = make_alert("r1")
+    temp = make_alert("r2", room="K2", rule_id="air/temp-high", value=27.0,
+                      sensor="TEMPERATURE", threshold="above 26", summary="")
+    notification = note(co2, temp)
+    assert render.title(notification) == "[FIRING:2] co2-high, temp-high — HQ"
+    assert render.lines(notification) == [
+        "[co2-high] Everest — critical: 1250 ppm (threshold above 1000 ppm), for 12 min"
+        " — CO2 is high",
+        "[temp-high] K2 — critical: 27.0 °C (threshold above 26 °C), for 12 min",
+    ]
+    third = make_alert("r3", rule_id="air/voc-high")
+    assert render.title(note(co2, temp, third)).startswith("[FIRING:3] 3 rules — HQ")
