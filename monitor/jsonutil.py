@@ -8,6 +8,8 @@ faster than ``json``, which is most of what separates us from a bare receiver.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,3 +28,11 @@ def dumps(value: Any) -> bytes:
     except TypeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
                           default=str).encode("utf-8")
+
+
+def write_atomic(path: Path, value: Any) -> None:
+    """Replace ``path`` with ``value`` as JSON, all or nothing (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_bytes(dumps(value))
+    os.replace(temp, path)

@@ -13,7 +13,7 @@ from typing import Any
 
 from monitor.notify.message import Notification, room_name
 from monitor.rules.model import Alert
-from monitor.timeutil import NS_PER_S, ns_to_iso
+from monitor.timeutil import NS_PER_S, human_duration, ns_to_iso
 
 MAX_LINES = 20
 WEBHOOK_VERSION = "1"
@@ -98,21 +98,6 @@ def format_value(value: float | None, sensor_type: str = "") -> str:
     if decimals < 0:
         return f"{value:g}"
     return f"{value:.{decimals}f} {unit}"
-
-
-def human_duration(seconds: float) -> str:
-    """``45 s``, ``12 min``, ``3 h 5 min``, ``2 d 4 h``: two units at most, as people say it."""
-    total = max(0, int(seconds))
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
 
 
 def _one_line(value: str) -> str:

@@ -23,6 +23,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config
+from monitor.jsonutil import write_atomic
 from monitor.notify.channels import load_channels
 from monitor.notify.dispatch import Dispatcher
 from monitor.notify.outbox import DeliveryWorker, Outbox
@@ -92,7 +93,7 @@ class Engine:
         notifications = self.dispatcher.process(alerts, at, self.silences.active(at))
         if notifications:
             self.outbox.enqueue(notifications)
-        _save_json(self.dispatcher_path, self.dispatcher.to_json())
+        write_atomic(self.dispatcher_path, self.dispatcher.to_json())
 
     def schedule(self, scheduler: BaseScheduler) -> None:
         for group in self.groups:
@@ -118,9 +119,3 @@ def _load_dispatcher(path: Path, policy: object) -> Dispatcher:
         return Dispatcher(policy)  # type: ignore[arg-type]
     return Dispatcher.from_json(data, policy)  # type: ignore[arg-type]
 
-
-def _save_json(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_suffix(".tmp")
-    temp.write_text(json.dumps(data))
-    os.replace(temp, path)

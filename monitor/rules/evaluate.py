@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,12 @@ import jinja2
 from prometheus_client import Counter
 
 from monitor.ingest.points import Point, clean_tags, encode_lines
+from monitor.jsonutil import write_atomic
 from monitor.rules.model import Alert, Group, Rule
 from monitor.rules.query import Sample, build_query, samples
 from monitor.rules.state import RoomState, RuleStates, Transition, alert_for, step
 from monitor.store.influx import InfluxClient, InfluxError
+from monitor.timeutil import human_duration
 
 log = logging.getLogger(__name__)
 RULE_STATE = "rule_state"
@@ -56,10 +57,7 @@ class StateFile:
             return RuleStates()
 
     def save(self, states: RuleStates) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_suffix(".tmp")
-        temp.write_text(json.dumps(states.to_json()))
-        os.replace(temp, self.path)
+        write_atomic(self.path, states.to_json())
 
 
 class Evaluator:
@@ -158,14 +156,3 @@ def _render_one(text: str, context: dict[str, Any]) -> str:
         return _templates.from_string(text).render(context)
     except (jinja2.TemplateError, TypeError, ValueError) as exc:  # e.g. round(None)
         return f"{text} [template error: {exc}]"
-
-
-def human_duration(seconds: float) -> str:
-    """The two most significant units: "1d 3h", "2h 5m", "12m", "45s"."""
-    rest = max(0, int(seconds))
-    parts: list[str] = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        whole, rest = divmod(rest, size)
-        if whole or (unit == "s" and not parts):
-            parts.append(f"{whole}{unit}")
-    return " ".join(parts[:2])
