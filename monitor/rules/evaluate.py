@@ -8,10 +8,11 @@ never stops the others.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,18 +99,18 @@ class Evaluator:
     def _step_room(self, rule: Rule, room_id: str, sample: Sample | None, at_ns: int,
                    result: GroupResult) -> None:
         state = self.states.get(rule.id, room_id)
-        done = step(rule, room_id, state, None if sample is None else sample.value, at_ns)
+        done = step(rule, room_id, state, _value(rule, sample), at_ns)
         self.states.set(rule.id, room_id, done.state)
         tags = sample.tags if sample is not None else self.known_tags.get((rule.id, room_id), {})
         self.known_tags[(rule.id, room_id)] = tags
+        result.transitions.extend(done.transitions)
         labels = {**tags, **rule.labels, "rule": rule.id, "room_id": room_id}
         if rule.sensor:
             labels["sensor_type"] = rule.sensor
-        annotations = render(rule, done.state, labels, at_ns)
-        alert = alert_for(rule, room_id, done.state, done, at_ns, labels, annotations)
-        if alert is not None:
-            result.alerts.append(alert)
-        result.transitions.extend(done.transitions)
+        alert = alert_for(rule, room_id, done.state, done, at_ns, labels, {})
+        if alert is not None:  # templates only for the few rooms that have something to say
+            result.alerts.append(replace(alert, annotations=render(rule, done.state, labels,
+                                                                   at_ns)))
 
     def _write(self, transitions: list[Transition], group: Group) -> None:
         points = [transition_point(t, group.name, self.known_tags.get((t.rule_id, t.room_id), {}))
@@ -118,6 +119,13 @@ class Evaluator:
             self.influx.write(encode_lines(points))
         except InfluxError as exc:
             log.error("cannot record rule transitions: %s", exc)
+
+
+def _value(rule: Rule, sample: Sample | None) -> float | None:
+    """An incident rule's room without an open incident is at 0 s — recovered, not silent."""
+    if sample is not None:
+        return sample.value
+    return 0.0 if rule.kind == "incident" else None
 
 
 def transition_point(transition: Transition, group: str, tags: dict[str, str]) -> Point:
@@ -150,9 +158,14 @@ def render(rule: Rule, state: RoomState, labels: dict[str, str], at_ns: int) -> 
     return {key: _render_one(text, context) for key, text in rule.annotations.items()}
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(text: str) -> jinja2.Template:
+    return _templates.from_string(text)
+
+
 def _render_one(text: str, context: dict[str, Any]) -> str:
     """A template bug must not swallow the alert: the message says what went wrong."""
     try:
-        return _templates.from_string(text).render(context)
+        return _compiled(text).render(context)
     except (jinja2.TemplateError, TypeError, ValueError) as exc:  # e.g. round(None)
         return f"{text} [template error: {exc}]"

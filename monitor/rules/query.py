@@ -49,8 +49,9 @@ def build_query(rule: Rule, at_ns: int) -> str:
         select, lookback = f'{_AGGREGATES[rule.aggregate]} AS "value"', rule.window_s
     where = [f'"sensor_type" = {influxql_string(rule.sensor or "")}', *_where(rule),
              *_bounds(at_ns, lookback)]
-    return (f'SELECT {select} FROM "sensor" WHERE {" AND ".join(where)} '
-            f"GROUP BY {_group_by()}")
+    inner = (f'SELECT {select} FROM "sensor" WHERE {" AND ".join(where)} '
+             f"GROUP BY {_group_by(ROOM_TAGS)}")
+    return _flat(inner, ("value", *ROOM_TAGS))
 
 
 def _incident_query(rule: Rule, at_ns: int) -> str:
@@ -60,9 +61,20 @@ def _incident_query(rule: Rule, at_ns: int) -> str:
         where.append(f'"alert_type" = {influxql_string(str(match.alert_type))}')
     if match is not None and match.component is not None:
         where.append(f'"component" = {influxql_string(str(match.component))}')
-    return (f'SELECT min("start_ms") AS "start_ms", last("room_name") AS "room_name" '
-            f'FROM "room_incident" WHERE {" AND ".join(where)} GROUP BY "room_id", '
-            '"building", "floor"')
+    inner = (f'SELECT min("start_ms") AS "start_ms", last("room_name") AS "room_name" '
+             f'FROM "room_incident" WHERE {" AND ".join(where)} '
+             f'GROUP BY {_group_by(("room_id", "building", "floor"))}')
+    return _flat(inner, ("start_ms", "room_name", "room_id", "building", "floor"))
+
+
+def _flat(inner: str, columns: tuple[str, ...]) -> str:
+    """One table with a row per room instead of a series per room.
+
+    InfluxDB 1.x answers ``GROUP BY`` tags with one series per room; at 10,000
+    rooms that JSON is most of the cost. Selecting the group's tags as columns
+    from a subquery gives the same values in one series, about twice as fast.
+    """
+    return f"SELECT {', '.join(influxql_ident(c) for c in columns)} FROM ({inner})"
 
 
 def _where(rule: Rule) -> list[str]:
@@ -74,22 +86,20 @@ def _bounds(at_ns: int, lookback_s: float) -> list[str]:
     return [f"time > {at_ns - int(lookback_s * NS_PER_S)}", f"time <= {at_ns}"]
 
 
-def _group_by() -> str:
-    return ", ".join(influxql_ident(tag) for tag in ROOM_TAGS)
+def _group_by(tags: tuple[str, ...]) -> str:
+    return ", ".join(influxql_ident(tag) for tag in tags)
 
 
 def samples(rule: Rule, series: list[Series], at_ns: int) -> dict[str, Sample]:
     """Per room id, the value the rule compares; a renamed room keeps its worst value."""
     out: dict[str, Sample] = {}
     for item in series:
-        tags = {k: v for k, v in item.tags.items() if v}
-        room_id = tags.get("room_id")
         for row in item.rows():
+            tags = {tag: str(row[tag]) for tag in ROOM_TAGS if row.get(tag)}
+            room_id = tags.get("room_id")
             value = _value(rule, row, at_ns)
             if room_id is None or value is None:
                 continue
-            if rule.kind == "incident" and row.get("room_name"):
-                tags["room_name"] = str(row["room_name"])
             previous = out.get(room_id)
             if previous is None or _worse(rule, value, previous.value):
                 out[room_id] = Sample(value, tags)

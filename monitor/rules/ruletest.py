@@ -100,12 +100,17 @@ def run_file(path: Path, config: Config, scratch: Path) -> list[Outcome]:
         interval_s=parse_duration(spec.get("evaluation_interval", "1m")),
         policy_path=(path.parent / spec.get("notify_policy", "../notify.yaml")).resolve(),
     )
+    if "notify_policy" in spec and not suite.policy_path.exists():
+        raise RuleTestError(f"notify_policy {suite.policy_path} does not exist")
     outcomes = []
     for number, case in enumerate(spec["tests"]):
         database = f"rules_test_{next(_databases)}"
         local = config.with_(influx_db=database, data_dir=scratch / database)
         name = str(case.get("name") or f"test {number + 1}")
-        outcomes.append(Outcome(name, _run_case(case, suite, local)))
+        try:
+            outcomes.append(Outcome(name, _run_case(case, suite, local)))
+        except (KeyError, TypeError, ValueError) as exc:  # a malformed test, not a failure
+            raise RuleTestError(f"test {name!r}: {type(exc).__name__}: {exc}") from exc
     return outcomes
 
 
@@ -124,15 +129,23 @@ def _run_case(case: dict[str, Any], suite: Suite, config: Config) -> list[str]:
     influx = InfluxClient(config)
     influx.create_database()
     influx.write(encode_lines(_points(case)))
+    closes = _closing_points(case)
     evaluator = Evaluator(influx, StateFile(config.state_dir / "rules.json"))
     dispatcher = Dispatcher(load_policy(suite.policy_path))
-    expected_alerts = {_at(e): e for e in case.get("alerts", [])}
+    step_ns = int(suite.interval_s * NS)
+    if step_ns <= 0:
+        raise RuleTestError("evaluation_interval must be positive")
+    expected_alerts = _expected_alerts(case, step_ns)
     expected_notes = case.get("notifications", [])
     horizon = max([*expected_alerts, *(_at(n) for n in expected_notes), 0])
     failures: list[str] = []
     sent: list[tuple[int, Notification]] = []
     active: dict[str, list[Alert]] = {}
-    for offset in range(0, horizon + 1, int(suite.interval_s * NS)):
+    for offset in range(0, horizon + 1, step_ns):
+        due = [point for end, point in closes if end <= offset]
+        if due:  # Zoom cleared these incidents: the ingest overwrites the open point
+            influx.write(encode_lines(due))
+            closes = [(end, point) for end, point in closes if end > offset]
         resolved: list[Alert] = []
         for group in suite.groups:
             alerts = evaluator.evaluate(group, T0_NS + offset).alerts
@@ -144,6 +157,19 @@ def _run_case(case: dict[str, Any], suite: Suite, config: Config) -> list[str]:
         if offset in expected_alerts:
             failures.extend(_check_alerts(expected_alerts[offset], current, offset))
     return failures + _check_notifications(expected_notes, sent)
+
+
+def _expected_alerts(case: dict[str, Any], step_ns: int) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for expectation in case.get("alerts", []):
+        at = _at(expectation)
+        if at % step_ns:
+            raise RuleTestError(f"alerts at {expectation['at']}: not a multiple of "
+                                "evaluation_interval, so it would never be checked")
+        if at in out:
+            raise RuleTestError(f"two alert expectations at {expectation['at']}")
+        out[at] = expectation
+    return out
 
 
 def _at(expectation: dict[str, Any]) -> int:
@@ -158,16 +184,21 @@ def _points(case: dict[str, Any]) -> list[Point]:
         for i, value in enumerate(expand(str(series["values"]))):
             if value is not None:
                 points.append(Point("sensor", labels, {"value": value}, T0_NS + i * step))
-    for item in case.get("incidents", []):
-        points.append(_incident(item))
+    points.extend(_incident(item, closed=False) for item in case.get("incidents", []))
     return points
 
 
-def _incident(item: dict[str, Any]) -> Point:
+def _closing_points(case: dict[str, Any]) -> list[tuple[int, Point]]:
+    """(offset, point) of incidents that end during the test, written when they end."""
+    return [(int(parse_duration(item["end"]) * NS), _incident(item, closed=True))
+            for item in case.get("incidents", []) if item.get("end") is not None]
+
+
+def _incident(item: dict[str, Any], *, closed: bool) -> Point:
     start = T0_NS + int(parse_duration(item["start"]) * NS)
     fields: dict[str, float | int | bool | str] = {"start_ms": start // 10**6, "open": True,
                                                    "room_name": str(item.get("room_name", ""))}
-    if item.get("end") is not None:
+    if closed:
         end = T0_NS + int(parse_duration(item["end"]) * NS)
         fields.update(open=False, end_ms=end // 10**6, duration_s=(end - start) / NS)
     tags = {"room_id": str(item["room_id"]), "alert_type": str(item.get("alert_type", 0)),

@@ -1,0 +1,98 @@
+"""The shipped rules: they pass ``zrmon rules check`` and their unit tests (``rules/tests``).
+
+The unit tests run through :func:`monitor.rules.ruletest.run_files`, as
+``zrmon rules test rules/tests/*.yaml`` does, against a private real influxd.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.config import Config
+from monitor.rules.check import check
+from monitor.rules.load import load_dir
+from monitor.rules.ruletest import run_files
+
+REPO = Path(__file__).resolve().parents[2]
+RULES_DIR = REPO / "rules"
+TEST_FILES = sorted((RULES_DIR / "tests").glob("*.yaml"))
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_the_default_rules_check_clean() -> None:
+    assert check(RULES_DIR, None) == []
+
+
+def test_every_default_rule_has_a_firing_expectation() -> None:
+    expected: set[str] = set()
+    for path in TEST_FILES:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for case in spec["tests"]:
+            for expectation in case.get("alerts", []):
+                expected.update(alert["rule"] for alert in expectation.get("firing", []))
+    rules = {rule.id for group in load_dir(RULES_DIR) for rule in group.rules}
+    assert rules - expected == set()
+
+
+def test_the_rule_unit_tests_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    assert TEST_FILES
+    code = run_files(TEST_FILES, Config())
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "FAIL" not in out
+
+
+def test_a_wrong_expectation_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rule_file = os.path.relpath(RULES_DIR / "air-quality.yaml", tmp_path)
+    test_file = write(tmp_path / "wrong.yaml", f"""\
+        rule_files: [{rule_file}]
+        notify_policy: {RULES_DIR / "notify.yaml"}
+        tests:
+          - name: 1,100 ppm for 25 minutes is claimed not to fire
+            interval: 5m
+            input_series:
+              - labels: {{room_id: r1, room_name: Everest, building: HQ, sensor_type: CO2}}
+                values: "1100x6"
+            alerts:
+              - at: 25m
+                firing: []
+    """)
+    assert run_files([test_file], Config()) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out
+    assert "air-quality/co2-high" in out
+
+
+BROKEN = {
+    "no-tests": """\
+        rule_files: [{rules}]
+    """,
+    "bad-series": """\
+        rule_files: [{rules}]
+        tests:
+          - input_series:
+              - labels: {{room_id: r1, sensor_type: CO2}}
+                values: "900y3"
+            alerts: [{{at: 1m, firing: []}}]
+    """,
+    "missing-rule-file": """\
+        rule_files: [no-such-rules.yaml]
+        tests:
+          - alerts: [{{at: 1m, firing: []}}]
+    """,
+}
+
+
+@pytest.mark.parametrize("body", list(BROKEN.values()), ids=list(BROKEN))
+def test_a_broken_test_file_cannot_run(tmp_path: Path, body: str) -> None:
+    text = body.format(rules=RULES_DIR / "air-quality.yaml")
+    assert run_files([write(tmp_path / "broken.yaml", text)], Config()) == 2
