@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from notify.support import HttpSink, start_http_sink
 
 from monitor.app import create_app
 from monitor.config import Config
@@ -85,6 +86,14 @@ def post(client: FlaskClient) -> Post:
         return client.post("/webhooks/zoom", data=body, headers=signed_headers(body, **kwargs))
 
     return _post
+
+
+@pytest.fixture
+def http_sink() -> Iterator[HttpSink]:
+    """A real HTTP server capturing every request; ``fail_next(n, status)`` fails some."""
+    sink = start_http_sink()
+    yield sink
+    sink.close()
 
 
 @pytest.fixture

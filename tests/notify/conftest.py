@@ -11,15 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .support import HttpSink, SmtpServers, StartSmtp, TlsFiles, make_tls_files, start_http_sink
-
-
-@pytest.fixture
-def http_sink() -> Iterator[HttpSink]:
-    """Captures every request; ``fail_next(n, status)`` makes the next n requests fail."""
-    sink = start_http_sink()
-    yield sink
-    sink.close()
+from .support import SmtpServers, StartSmtp, TlsFiles, make_tls_files
 
 
 @pytest.fixture

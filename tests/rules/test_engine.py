@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
-from notify.support import HttpSink, start_http_sink
+from notify.support import HttpSink
 
 from monitor.config import Config
 from monitor.ingest.points import Point, encode_lines
@@ -35,10 +34,8 @@ grouping: {group_by: [rule], group_wait: 1s, group_interval: 1s, repeat_interval
 
 
 @pytest.fixture
-def sink() -> Iterator[HttpSink]:
-    server = start_http_sink()
-    yield server
-    server.close()
+def sink(http_sink: HttpSink) -> HttpSink:
+    return http_sink
 
 
 @pytest.fixture
