@@ -759,17 +759,8 @@ def _load(server: Server, name: str, args: argparse.Namespace, influx_url: str,
     cpu = CpuMeter(server.process.pid, influxd_sid)
     cpu.start()
     load_start = time.monotonic()
-    if probe is not None:
-        probe.start()
-    try:
-        wrk = run_wrk(server.url, duration=args.duration, prefix=LOAD_PREFIX, **load)
-    except BaseException:
-        if probe is not None:
-            probe.finish(timeout=0)
-        raise
-    finally:
-        if probe is not None:
-            probe.stop_sending()
+    wrk = with_probe(probe, lambda: run_wrk(server.url, duration=args.duration,
+                                            prefix=LOAD_PREFIX, **load))
     load_end = time.monotonic()
     stats = ack_stats(wrk)
     result: dict[str, Any] = {}
@@ -806,6 +797,21 @@ def _load(server: Server, name: str, args: argparse.Namespace, influx_url: str,
     return result
 
 
+def with_probe(probe: LagProbe | None, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``load`` with the lag probe sending beside it (when measuring ours)."""
+    if probe is not None:
+        probe.start()
+    try:
+        return load()
+    except BaseException:
+        if probe is not None:
+            probe.finish(timeout=0)
+        raise
+    finally:
+        if probe is not None:
+            probe.stop_sending()
+
+
 def _paced(server: Server, name: str, args: argparse.Namespace, influx_url: str,
            influxd_sid: int) -> dict[str, Any]:
     """A fixed request rate well below saturation: ack latency = service time."""
@@ -815,19 +821,10 @@ def _paced(server: Server, name: str, args: argparse.Namespace, influx_url: str,
     assert server.process is not None
     cpu = CpuMeter(server.process.pid, influxd_sid)
     cpu.start()
-    if probe is not None:
-        probe.start()
-    try:
-        wrk = run_wrk(server.url, duration=args.paced_duration,
-                      connections=args.paced_connections, threads=args.wrk_threads,
-                      prefix=PACED_PREFIX, rate=args.paced_rate)
-    except BaseException:
-        if probe is not None:
-            probe.finish(timeout=0)
-        raise
-    finally:
-        if probe is not None:
-            probe.stop_sending()
+    wrk = with_probe(probe, lambda: run_wrk(server.url, duration=args.paced_duration,
+                                            connections=args.paced_connections,
+                                            threads=args.wrk_threads, prefix=PACED_PREFIX,
+                                            rate=args.paced_rate))
     load_end = time.monotonic()
     stats = ack_stats(wrk)
     latency = wrk["latency_us"]
