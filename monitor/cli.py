@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any
 
 from monitor.config import Config, ConfigError
+from monitor.store.quarantine import Quarantine
 
 EXIT_USAGE = 2
 
@@ -188,8 +189,6 @@ def cmd_spool(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
-    from monitor.store.quarantine import Quarantine
-
     quarantine = Quarantine(config.quarantine_dir)
     if args.quarantine_command == "list":
         return _quarantine_list(quarantine, args.json)
@@ -200,7 +199,7 @@ def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
     return 0 if not result["still_invalid"] and not result["missing"] else 1
 
 
-def _quarantine_list(quarantine: Any, as_json: bool) -> int:
+def _quarantine_list(quarantine: Quarantine, as_json: bool) -> int:
     items = [item.summary() for item in quarantine.items()]
     if as_json:
         print(json.dumps(items, indent=2))

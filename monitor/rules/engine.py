@@ -27,7 +27,7 @@ from monitor.jsonutil import write_atomic
 from monitor.notify.channels import load_channels
 from monitor.notify.dispatch import Dispatcher
 from monitor.notify.outbox import DeliveryWorker, Outbox
-from monitor.notify.policy import load_policy
+from monitor.notify.policy import Policy, load_policy
 from monitor.notify.senders import build_senders
 from monitor.notify.silences import SilenceStore
 from monitor.rules.evaluate import Evaluator, GroupResult, StateFile
@@ -112,10 +112,10 @@ class Engine:
         self.deliver.stop_event.set()
 
 
-def _load_dispatcher(path: Path, policy: object) -> Dispatcher:
+def _load_dispatcher(path: Path, policy: Policy) -> Dispatcher:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        return Dispatcher(policy)  # type: ignore[arg-type]
-    return Dispatcher.from_json(data, policy)  # type: ignore[arg-type]
+        return Dispatcher(policy)
+    return Dispatcher.from_json(data, policy)
 
