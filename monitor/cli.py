@@ -7,6 +7,7 @@ misconfigured container fails fast and says why.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -14,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from types import FrameType
@@ -24,6 +25,7 @@ from monitor.config import Config, ConfigError
 from monitor.store.quarantine import Quarantine
 
 EXIT_USAGE = 2
+Handler = Callable[[Config, argparse.Namespace], int]
 
 
 def _config_flags(parser: argparse.ArgumentParser) -> None:
@@ -71,10 +73,33 @@ def build_parser() -> argparse.ArgumentParser:
     q_replay.add_argument("ids", nargs="*", help="ids to replay (default: all)")
     _config_flags(q_replay)
 
-    from monitor.rules.cli import add_commands
-
-    add_commands(commands, _config_flags)
+    for module in _command_modules():
+        module.add_commands(commands, _config_flags)
     return parser
+
+
+# Each concept owns its subcommands: a module with ``add_commands(commands, config_flags)``
+# and ``HANDLERS`` (command name -> handler), imported only when the parser is built.
+COMMAND_MODULES = (
+    "monitor.rules.cli",
+    "monitor.store.cli",
+    "monitor.simulate.cli",
+    "monitor.reports.cli",
+)
+
+
+def _command_modules() -> list[Any]:
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
+
+
+def _handler(command: str) -> Handler:
+    if command in _HANDLERS:
+        return _HANDLERS[command]
+    for module in _command_modules():
+        if command in module.HANDLERS:
+            handler: Handler = module.HANDLERS[command]
+            return handler
+    raise KeyError(command)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -90,8 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = _config(args)
-        handler = _HANDLERS[args.command]
-        return handler(config, args)
+        return _handler(args.command)(config, args)
     except ConfigError as exc:
         print(f"zrmon: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -212,28 +236,7 @@ def _quarantine_list(quarantine: Quarantine, as_json: bool) -> int:
     return 0
 
 
-def cmd_rules(config: Config, args: argparse.Namespace) -> int:
-    from monitor.rules import cli
-
-    return cli.cmd_rules(config, args)
-
-
-def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
-    from monitor.rules import cli
-
-    return cli.cmd_scheduler(config, args)
-
-
-def cmd_silence(config: Config, args: argparse.Namespace) -> int:
-    from monitor.rules import cli
-
-    return cli.cmd_silence(config, args)
-
-
-_HANDLERS = {
-    "rules": cmd_rules,
-    "scheduler": cmd_scheduler,
-    "silence": cmd_silence,
+_HANDLERS: dict[str, Handler] = {
     "serve": cmd_serve,
     "writer": cmd_writer,
     "spool": cmd_spool,

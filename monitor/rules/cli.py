@@ -133,3 +133,6 @@ def cmd_silence(config: Config, args: argparse.Namespace) -> int:
     for item in store.list(include_expired=args.all):
         print(json.dumps(item.to_json()))
     return 0
+
+
+HANDLERS = {"rules": cmd_rules, "scheduler": cmd_scheduler, "silence": cmd_silence}
