@@ -10,7 +10,7 @@ delivery change nothing in InfluxDB.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,8 @@ ZOOM_EVENT = "zoom_event"
 
 ALERT_EVENTS = frozenset({"zoomroom.alert", "zoomroom.delayed_alert"})
 SENSOR_EVENT = "zoomroom.sensor_data"
+PEOPLE_COUNT = "REAL_TIME_PEOPLE_COUNT"
+PEOPLE_MAX_GAP_NS = 300 * 1_000_000_000
 _ROOM_REGISTRY_EVENTS = frozenset({"zoomroom.created", "zoomroom.updated", "zoomroom.deleted"})
 _LOCATION_REGISTRY_EVENTS = frozenset(
     {"zoomroom.location_created", "zoomroom.location_updated", "zoomroom.location_deleted"}
@@ -108,16 +110,40 @@ def sensor_points(envelope: Envelope, registry: Registry) -> list[Point]:
         "device_id": obj.get("device_id"),
         **registry.room_tags(room_id),
     })
+    readings = list(_readings(obj.get("sensor_data") or ()))
+    people = [(t, v) for kind, v, t in readings if kind == PEOPLE_COUNT]
     points = []
-    for reading in obj.get("sensor_data") or ():
+    for kind, value, time_ns in readings:
+        fields: dict[str, float] = {"value": value}
+        count = _people_at(people, time_ns)
+        if count is not None:
+            fields["people"] = count
+        points.append(Point(SENSOR, {**base, "sensor_type": kind}, fields, time_ns))
+    return points
+
+
+def _readings(items: Iterable[object]) -> Iterator[tuple[str, float, int]]:
+    for reading in items:
         if not isinstance(reading, Mapping):
             continue
         value, time_ns = reading.get("value"), reading.get("time_ns")
-        if not isinstance(value, float | int) or not isinstance(time_ns, int):
-            continue
-        tags = {**base, "sensor_type": str(reading.get("sensor_type") or "UNKNOWN")}
-        points.append(Point(SENSOR, tags, {"value": float(value)}, time_ns))
-    return points
+        if isinstance(value, float | int) and isinstance(time_ns, int):
+            yield str(reading.get("sensor_type") or "UNKNOWN"), float(value), time_ns
+
+
+def _people_at(people: list[tuple[int, float]], time_ns: int) -> float | None:
+    """The people count the same event reported nearest in time (within 5 minutes).
+
+    Every reading carries it as field ``people`` so that "air quality while the
+    room was occupied" is one InfluxQL filter (``"people" > 0``): InfluxQL
+    cannot join the people-count series to the CO2 series.
+    """
+    best: tuple[int, float] | None = None
+    for at, count in people:
+        gap = abs(at - time_ns)
+        if gap <= PEOPLE_MAX_GAP_NS and (best is None or gap < best[0]):
+            best = (gap, count)
+    return None if best is None else best[1]
 
 
 def _alert_code(obj: Mapping[str, Any], key: str) -> int:

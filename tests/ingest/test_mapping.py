@@ -31,10 +31,24 @@ def test_sensor_event_gives_one_point_per_reading() -> None:
     assert len(points) == 9
     co2 = next(p for p in points if p.tags["sensor_type"] == "CO2")
     assert co2.measurement == "sensor"
-    assert co2.fields == {"value": 812.0}
+    people = next(p for p in points if p.tags["sensor_type"] == "REAL_TIME_PEOPLE_COUNT")
+    assert co2.fields == {"value": 812.0, "people": people.fields["value"]}
     assert co2.time_ns == 1_793_527_200_000_000_000  # 2026-11-01T10:00:00Z
     assert co2.tags == {"account_id": "acct-1", "room_id": "room-1", "room_name": "Everest",
                         "device_id": "dev-1", "sensor_type": "CO2"}
+
+
+def test_readings_carry_the_people_count_reported_nearest_in_time() -> None:
+    event = sensor_event(readings=[
+        {"date_time": "2026-11-01T10:00:00Z", "sensor_type": "REAL_TIME_PEOPLE_COUNT",
+         "sensor_value": "0"},
+        {"date_time": "2026-11-01T10:04:00Z", "sensor_type": "REAL_TIME_PEOPLE_COUNT",
+         "sensor_value": "4"},
+        {"date_time": "2026-11-01T10:03:00Z", "sensor_type": "CO2", "sensor_value": "900"},
+        {"date_time": "2026-11-01T10:20:00Z", "sensor_type": "CO2", "sensor_value": "700"},
+    ])
+    co2 = [p.fields for p in run(event) if p.tags["sensor_type"] == "CO2"]
+    assert co2 == [{"value": 900.0, "people": 4.0}, {"value": 700.0}]
 
 
 def test_unknown_sensor_type_is_kept() -> None:
