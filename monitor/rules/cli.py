@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from monitor.config import Config
 from monitor.timeutil import TimeParseError, ns_to_iso, to_ns
@@ -33,6 +34,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
         add(parser)  # type: ignore[operator]
 
     scheduler = commands.add_parser("scheduler", help="evaluate rules and notify (alone)")
+    scheduler.add_argument("--admin-host", default="127.0.0.1")
+    scheduler.add_argument("--admin-port", type=int, default=9108,
+                           help="/metrics, /healthz and /readyz (0: no admin listener)")
     add(scheduler)  # type: ignore[operator]
 
     silence = commands.add_parser("silence", help="mute notifications for a while")
@@ -93,11 +97,17 @@ def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from monitor.rules.engine import Engine
+    from monitor.rules.load import RuleFileError, RuleFileErrors
 
-    engine = Engine.build(config, config.rules_dir)
+    try:
+        engine = Engine.build(config, config.rules_dir)
+    except (RuleFileError, RuleFileErrors, ValueError) as exc:  # channels, policy: ValueError
+        print(f"zrmon: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     scheduler = BlockingScheduler(timezone="UTC")
     engine.schedule(scheduler)
     engine.start_delivery()
+    admin = _start_admin(config, args.admin_host, args.admin_port)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         engine.stop()
@@ -107,8 +117,22 @@ def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     print(f"zrmon: evaluating {sum(len(g.rules) for g in engine.groups)} rules in "
           f"{len(engine.groups)} groups from {config.rules_dir}", file=sys.stderr, flush=True)
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        if admin is not None:
+            admin.shutdown()
     return 0
+
+
+def _start_admin(config: Config, host: str, port: int) -> Any:
+    """The scheduler has no public listener: its health checks and metrics live here."""
+    if port == 0:
+        return None
+    from monitor.adminserver import start_admin_server
+    from monitor.app import create_admin_app
+
+    return start_admin_server(create_admin_app(config), host, port)
 
 
 def cmd_silence(config: Config, args: argparse.Namespace) -> int:

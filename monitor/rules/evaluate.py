@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,17 @@ from monitor.ingest.points import Point, clean_tags, encode_lines
 from monitor.jsonutil import write_atomic
 from monitor.rules.model import Alert, Group, Rule
 from monitor.rules.query import Sample, build_query, samples
-from monitor.rules.state import RoomState, RuleStates, Transition, alert_for, step
-from monitor.store.influx import InfluxClient, InfluxError
+from monitor.rules.state import (
+    RoomState,
+    RuleStates,
+    Transition,
+    alert_for,
+    breached_level,
+    is_quiet,
+    remembers_quiet_rooms,
+    step,
+)
+from monitor.store.influx import InfluxClient, InfluxError, Series
 from monitor.timeutil import human_duration
 
 log = logging.getLogger(__name__)
@@ -40,6 +50,7 @@ _templates = jinja2.Environment(autoescape=False, undefined=jinja2.ChainableUnde
 class GroupResult:
     alerts: list[Alert] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
+    room_tags: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     queries: int = 0
 
@@ -63,8 +74,9 @@ class StateFile:
 
 class Evaluator:
     def __init__(self, influx: InfluxClient, state_file: StateFile,
-                 write_transitions: bool = True) -> None:
+                 write_transitions: bool = True, concurrency: int = 2) -> None:
         self.influx = influx
+        self.concurrency = max(1, concurrency)
         self.state_file = state_file
         self.states = state_file.load()
         self.write_transitions = write_transitions
@@ -72,38 +84,59 @@ class Evaluator:
         self.known_tags: dict[tuple[str, str], dict[str, str]] = {}
 
     def evaluate(self, group: Group, at_ns: int) -> GroupResult:
+        """Queries run concurrently (InfluxDB uses every core); rooms are stepped in rule order."""
         result = GroupResult()
-        for rule in group.rules:
-            RULE_EVALUATIONS.labels(rule.id).inc()
-            try:
-                self._evaluate_rule(rule, at_ns, result)
-            except (InfluxError, ValueError) as exc:
-                RULE_ERRORS.labels(rule.id).inc()
-                result.errors[rule.id] = str(exc)
-                log.error("rule %s failed: %s", rule.id, exc)
+        with ThreadPoolExecutor(max_workers=self.concurrency,
+                                thread_name_prefix="rule-query") as pool:
+            pending = [(rule, pool.submit(self._fetch, rule, at_ns)) for rule in group.rules]
+            for rule, future in pending:
+                RULE_EVALUATIONS.labels(rule.id).inc()
+                try:
+                    series = future.result()
+                    result.queries += 1
+                    self._evaluate_rule(rule, series, at_ns, result)
+                except (InfluxError, ValueError) as exc:
+                    RULE_ERRORS.labels(rule.id).inc()
+                    result.errors[rule.id] = str(exc)
+                    log.error("rule %s failed: %s", rule.id, exc)
         with self.state_file.lock:
             self.state_file.save(self.states)
         if self.write_transitions and result.transitions:
-            self._write(result.transitions, group)
+            self._write(result, group)
         return result
 
-    def _evaluate_rule(self, rule: Rule, at_ns: int, result: GroupResult) -> None:
-        series = self.influx.query(build_query(rule, at_ns))
-        result.queries += 1
-        found = samples(rule, series, at_ns)
-        with self.state_file.lock:
-            rooms = sorted(set(found) | set(self.states.rooms(rule.id)))
-            for room_id in rooms:
-                self._step_room(rule, room_id, found.get(room_id), at_ns, result)
+    def _fetch(self, rule: Rule, at_ns: int) -> list[Series]:
+        return self.influx.query(build_query(rule, at_ns))
 
-    def _step_room(self, rule: Rule, room_id: str, sample: Sample | None, at_ns: int,
-                   result: GroupResult) -> None:
+    def _evaluate_rule(self, rule: Rule, series: list[Series], at_ns: int,
+                       result: GroupResult) -> None:
+        remember_all = remembers_quiet_rooms(rule)
+        with self.state_file.lock:
+            known = self.states.known(rule.id)
+
+            def worth_stepping(room_id: str, value: float) -> bool:
+                return (remember_all or room_id in known
+                        or breached_level(rule, value) is not None)
+
+            found = samples(rule, series, at_ns, keep=worth_stepping)
+            for room_id in sorted(set(found) | set(known)):
+                self._step_room(rule, room_id, found.get(room_id), at_ns, result,
+                                remember=remember_all)
+
+    def _step_room(self, rule: Rule, room_id: str, sample: Sample | None, at_ns: int,  # noqa: PLR0917
+                   result: GroupResult, remember: bool) -> None:
         state = self.states.get(rule.id, room_id)
         done = step(rule, room_id, state, _value(rule, sample), at_ns)
-        self.states.set(rule.id, room_id, done.state)
         tags = sample.tags if sample is not None else self.known_tags.get((rule.id, room_id), {})
-        self.known_tags[(rule.id, room_id)] = tags
-        result.transitions.extend(done.transitions)
+        if remember or not is_quiet(done.state):
+            self.states.set(rule.id, room_id, done.state)
+            self.known_tags[(rule.id, room_id)] = tags
+        else:
+            self.states.forget(rule.id, room_id)
+            self.known_tags.pop((rule.id, room_id), None)
+        if done.transitions:
+            result.transitions.extend(done.transitions)
+            result.room_tags[(rule.id, room_id)] = tags
         labels = {**tags, **rule.labels, "rule": rule.id, "room_id": room_id}
         if rule.sensor:
             labels["sensor_type"] = rule.sensor
@@ -112,9 +145,10 @@ class Evaluator:
             result.alerts.append(replace(alert, annotations=render(rule, done.state, labels,
                                                                    at_ns)))
 
-    def _write(self, transitions: list[Transition], group: Group) -> None:
-        points = [transition_point(t, group.name, self.known_tags.get((t.rule_id, t.room_id), {}))
-                  for t in transitions]
+    def _write(self, result: GroupResult, group: Group) -> None:
+        """Tags as the room had them at its step: a resolved room is already forgotten."""
+        points = [transition_point(t, group.name, result.room_tags.get((t.rule_id, t.room_id), {}))
+                  for t in result.transitions]
         try:
             self.influx.write(encode_lines(points))
         except InfluxError as exc:

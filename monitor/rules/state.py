@@ -102,6 +102,22 @@ def step(rule: Rule, room_id: str, state: RoomState, value: float | None, now_ns
     return Step(after, _transitions(rule.id, room_id, before, after, sample=sample, now_ns=now_ns))
 
 
+def remembers_quiet_rooms(rule: Rule) -> bool:
+    """Whether an inactive room must still be stored: only to notice it going silent.
+
+    Without a ``no_data: {state: no_data}`` policy, an inactive room's stored
+    state (last value, silence start) never changes what a later step does,
+    so the evaluator forgets it and only works on rooms that breach or were
+    alerting. That keeps the per-cycle work proportional to the problems, not
+    to the fleet (10,000 rooms x every rule otherwise).
+    """
+    return rule.no_data is not None and rule.no_data.state == "no_data"
+
+
+def is_quiet(state: RoomState) -> bool:
+    return state.status == "inactive"
+
+
 def alert_for(rule: Rule, room_id: str, state: RoomState, step: Step,  # noqa: PLR0917 -- evaluator's call
               now_ns: int, labels: dict[str, str], annotations: dict[str, str]) -> Alert | None:
     """The alert to hand to the notifier after ``step``, or None when there is nothing to say.
@@ -136,6 +152,16 @@ class RuleStates:
     def rooms(self, rule_id: str) -> list[str]:
         """Rooms known for the rule, so a room that goes silent is still stepped."""
         return sorted(self._states.get(rule_id, {}))
+
+    def known(self, rule_id: str) -> Mapping[str, RoomState]:
+        """The rule's stored rooms, for fast membership tests (do not modify)."""
+        return self._states.get(rule_id, {})
+
+    def forget(self, rule_id: str, room_id: str) -> None:
+        """A quiet room carries nothing worth keeping (see :func:`remembers_quiet_rooms`)."""
+        rooms = self._states.get(rule_id)
+        if rooms is not None:
+            rooms.pop(room_id, None)
 
     def drop_rule(self, rule_id: str) -> None:
         """Forget a rule removed from the files, so its rooms stop being stepped."""

@@ -72,3 +72,39 @@ def test_a_template_bug_still_sends_the_alert(tmp_path: Path, influx: InfluxClie
     [alert] = Evaluator(influx, StateFile(tmp_path / "r.json")).evaluate(
         Group("air", 60.0, (odd,)), T0 + MIN).alerts
     assert "template error" in alert.annotations["summary"]
+
+
+QUIET = Rule(group="air", name="co2-quiet", kind="threshold", sensor="CO2", window_s=300.0,
+             levels={"warning": Threshold("above", 1000.0, resolve=900.0)}, notify=("log",))
+
+
+def test_only_rooms_with_something_to_say_are_stored(tmp_path: Path,
+                                                     influx: InfluxClient) -> None:
+    """Without a no_data policy, quiet rooms cost nothing: not stepped, not stored."""
+    influx.write(encode_lines([reading("a", m, 1200) for m in range(0, 10)] +
+                              [reading("a", m, 850) for m in range(10, 20)] +
+                              [reading(f"q{i}", m, 500) for i in range(5) for m in range(20)]))
+    state_file = StateFile(tmp_path / "rules.json")
+    evaluator = Evaluator(influx, state_file)
+    group = Group("air", 60.0, (QUIET,))
+    assert [a.status for a in evaluator.evaluate(group, T0 + 5 * MIN).alerts] == ["firing"]
+    assert state_file.load().rooms("air/co2-quiet") == ["a"]
+
+    [resolved] = evaluator.evaluate(group, T0 + 16 * MIN).alerts
+    assert (resolved.status, resolved.value, resolved.labels["room_name"]) == ("resolved", 850.0,
+                                                                               "A")
+    assert state_file.load().rooms("air/co2-quiet") == []
+    series = influx.query('SELECT "value" FROM "rule_state" WHERE "status" = \'inactive\' '
+                          'GROUP BY "room_name", "building"')
+    assert [(s.tags["room_name"], s.tags["building"]) for s in series] == [("A", "HQ")]
+
+
+def test_a_firing_room_that_goes_silent_keeps_firing(tmp_path: Path,
+                                                     influx: InfluxClient) -> None:
+    influx.write(encode_lines([reading("a", m, 1200) for m in range(0, 5)]))
+    evaluator = Evaluator(influx, StateFile(tmp_path / "rules.json"))
+    group = Group("air", 60.0, (QUIET,))
+    evaluator.evaluate(group, T0 + 4 * MIN)
+    silent = evaluator.evaluate(group, T0 + 30 * MIN)
+    assert [(a.status, a.labels["room_name"]) for a in silent.alerts] == [("firing", "A")]
+    assert silent.transitions == []

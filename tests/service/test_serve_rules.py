@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 from pathlib import Path
 
 import requests
 from conftest import encode, sensor_event, signed_headers
 from notify.support import start_http_sink
-from test_serve import Service
 
 from monitor.config import Config
 from monitor.store.influxd import free_port
+from service.support import ZRMON, Service, wait_for
 
 RULES = """\
 group: air
@@ -55,3 +58,42 @@ def test_webhook_to_notification_through_the_running_service(config: Config,
     finally:
         service.stop()
         sink.close()
+
+
+def test_scheduler_alone_answers_health_checks_and_stops_on_sigterm(
+        config: Config, tmp_path: Path) -> None:
+    """``zrmon scheduler`` has no public listener: compose health-checks its admin /readyz."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "air.yaml").write_text(RULES.replace("[hook]", "[log]"))
+    (rules / "channels.yaml").write_text("channels:\n  log: {type: log}\n")
+    port = free_port()
+    env = {**os.environ, **config.with_(rules_dir=rules).to_env()}
+    process = subprocess.Popen([ZRMON, "scheduler", "--admin-port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: _status(f"http://127.0.0.1:{port}/readyz") == 200, 20, "/readyz")
+        assert _status(f"http://127.0.0.1:{port}/healthz") == 200
+        assert "zrmon_rule_evaluations_total" in requests.get(
+            f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0].decode()
+    assert process.returncode == 0, output
+
+
+def test_scheduler_with_broken_rule_files_exits_2_saying_why(config: Config,
+                                                              tmp_path: Path) -> None:
+    env = {**os.environ, **config.with_(rules_dir=tmp_path).to_env()}
+    (tmp_path / "air.yaml").write_text(RULES)
+    done = subprocess.run([ZRMON, "scheduler", "--admin-port", "0"], env=env,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert "channels.yaml" in done.stderr
+
+
+def _status(url: str) -> int:
+    try:
+        return requests.get(url, timeout=2).status_code
+    except requests.RequestException:
+        return 0
