@@ -39,9 +39,11 @@ def create_admin_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     app = Flask(__name__)
     from monitor import admin
+    from monitor.status import views as status_views
 
     app.extensions["zrmon_config"] = config
     app.register_blueprint(admin.bp)
+    app.register_blueprint(status_views.bp)
     _json_errors(app)
     return app
 

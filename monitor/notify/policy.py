@@ -227,10 +227,16 @@ class InhibitRule:
                 and all(source.get(name, "") == target.get(name, "") for name in self.equal))
 
 
+# A critical alert explains a room's lesser ones (an offline room's flaky display, a
+# stuffy room's rising CO2): same room, any rule. An escalation of one rule is a level
+# change of one alert, so "same rule" would never mute anything. An offline room
+# also explains its silent sensors.
 DEFAULT_INHIBIT: tuple[InhibitRule, ...] = (
-    InhibitRule({"level": "critical"}, {"level": "warning"}, ("rule", "room_id")),
-    InhibitRule({"level": "critical"}, {"level": "info"}, ("rule", "room_id")),
+    InhibitRule({"level": "critical"}, {"level": "warning"}, ("room_id",)),
+    InhibitRule({"level": "critical"}, {"level": "info"}, ("room_id",)),
     InhibitRule({"rule": "room-health/room-offline"}, {"status": "no_data"}, ("room_id",)),
+    InhibitRule({"rule": "room-health/room-offline"}, {"rule": "~.*-sensor-silent"},
+                ("room_id",)),
 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from monitor.notify.dispatch import Dispatcher, inhibited
@@ -224,14 +225,23 @@ def test_the_resolve_of_an_alert_silenced_while_firing_is_not_sent() -> None:
 # Inhibition
 
 
-def test_critical_inhibits_warning_for_the_same_rule_and_room_only() -> None:
+def test_critical_inhibits_warning_for_the_same_room_only() -> None:
     critical_r1 = alert("r1", level="critical")
-    warning_r1, warning_r2 = alert("r1", level="warning"), alert("r2", level="warning")
+    warning_r1, warning_r2 = alert("r1", rule="air/temp", level="warning"), alert("r2")
     assert inhibited([critical_r1, warning_r1, warning_r2], DEFAULT_INHIBIT) == {1}
     dispatcher = Dispatcher(POLICY)
     run(dispatcher, [critical_r1, warning_r1, warning_r2], 0)
     (sent,) = run(dispatcher, [critical_r1, warning_r1, warning_r2], 0.5)
     assert [(a.room_id, a.level) for a in sent.alerts] == [("r1", "critical"), ("r2", "warning")]
+
+
+def test_the_shipped_policy_inhibits_like_the_default_and_mutes_silent_sensors() -> None:
+    shipped = parse_policy(Path("rules/notify.yaml").read_text()).inhibit
+    assert shipped == DEFAULT_INHIBIT
+    offline = alert("r1", rule=OFFLINE, level="critical")
+    silent_r1 = alert("r1", rule="air-quality/co2-sensor-silent", level="warning")
+    silent_r2 = alert("r2", rule="air-quality/co2-sensor-silent", level="warning")
+    assert inhibited([offline, silent_r1, silent_r2], shipped) == {1}
 
 
 def test_a_critical_room_mutes_its_other_warnings_until_it_resolves() -> None:
