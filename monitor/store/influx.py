@@ -75,8 +75,9 @@ class InfluxClient:
             raise InfluxError(f"InfluxDB unreachable at {self.base_url}: {exc}") from exc
 
     def ping(self) -> bool:
+        """1.x and 2.x answer 204, 3.x answers 200 with a JSON body: any 2xx is alive."""
         try:
-            return self._request("GET", "/ping", {}).status == 204
+            return 200 <= self._request("GET", "/ping", {}).status < 300
         except InfluxError:
             return False
 
