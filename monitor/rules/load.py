@@ -67,8 +67,10 @@ Op = Literal["above", "below", "outside", "inside"]
 
 NAME_PATTERN = r"^[a-z0-9_-]+$"
 # Configuration that lives beside the rules but is not a rule group: notification
-# channels (monitor.notify.channels) and policy (monitor.notify.policy).
-CONFIG_FILES = frozenset({"channels.yaml", "channels.yml", "notify.yaml", "notify.yml"})
+# channels (monitor.notify.channels), policy (monitor.notify.policy) and scheduled
+# reports (monitor.reports.schedule).
+CONFIG_FILES = frozenset({"channels.yaml", "channels.yml", "notify.yaml", "notify.yml",
+                          "reports.yaml", "reports.yml"})
 AGGREGATES = ("mean", "max", "min", "last", "p95", "count")
 NO_DATA_STATES = ("no_data", "keep", "ok")
 COMPARISONS: tuple[Op, ...] = ("above", "below", "outside", "inside")
