@@ -178,15 +178,16 @@ def _start_rules(config: Config) -> Any:
         return None
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from monitor.jobs import schedule_jobs
     from monitor.rules.engine import Engine
 
+    scheduler = BackgroundScheduler(timezone="UTC")
     try:
         engine = Engine.build(config, config.rules_dir)
+        schedule_jobs(config, engine, scheduler)
     except Exception as exc:
         logging.getLogger("monitor.rules").error("rules not loaded, none evaluated: %s", exc)
         return None
-    scheduler = BackgroundScheduler(timezone="UTC")
-    engine.schedule(scheduler)
     engine.start_delivery()
     scheduler.start()
 

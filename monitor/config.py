@@ -9,6 +9,7 @@ names the variable.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -49,6 +50,10 @@ class Config:
     writer_linger_s: float = field(default=0.2, metadata={"env": "ZRMON_WRITER_LINGER_S"})
     dedupe_window_s: int = field(default=3 * 86400, metadata={"env": "ZRMON_DEDUPE_WINDOW_S"})
     rules_dir: Path = field(default=Path("rules"), metadata={"env": "ZRMON_RULES_DIR"})
+    # InfluxDB retention (``zrmon influx setup``, docs/retention.md): raw readings in
+    # ``autogen``, the 5m/1h rollups in ``rollup``. InfluxQL durations, or INF.
+    raw_retention: str = field(default="30d", metadata={"env": "ZRMON_RAW_RETENTION"})
+    rollup_retention: str = field(default="400d", metadata={"env": "ZRMON_ROLLUP_RETENTION"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -88,6 +93,8 @@ class Config:
                 "ZRMON_INFLUX_PASSWORD" if self.influx_username else "ZRMON_INFLUX_USERNAME",
                 "username and password must be set together",
             )
+        _check_retention("ZRMON_RAW_RETENTION", self.raw_retention)
+        _check_retention("ZRMON_ROLLUP_RETENTION", self.rollup_retention)
         for spec in fields(self):
             value = getattr(self, spec.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
@@ -109,6 +116,30 @@ class Config:
     @property
     def state_dir(self) -> Path:
         return self.data_dir / "state"
+
+
+_RETENTION = re.compile(r"(\d+)([wdhm])")
+_RETENTION_UNIT_S = {"w": 604800, "d": 86400, "h": 3600, "m": 60}
+
+
+def retention_seconds(text: str) -> int | None:
+    """Seconds of an InfluxQL retention duration (``30d``, ``52w``, ``720h``); None for INF."""
+    if text.strip().upper() == "INF":
+        return None
+    match = _RETENTION.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not a retention duration: {text!r} (write e.g. 30d, 52w, 720h or INF)")
+    return int(match.group(1)) * _RETENTION_UNIT_S[match.group(2)]
+
+
+def _check_retention(variable: str, text: str) -> None:
+    """InfluxDB refuses retention below one hour; say so before it does, naming the variable."""
+    try:
+        seconds = retention_seconds(text)
+    except ValueError as exc:
+        raise ConfigError(variable, str(exc)) from None
+    if seconds is not None and seconds < 3600:
+        raise ConfigError(variable, f"must be at least 1h (InfluxDB's minimum), got {text!r}")
 
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -94,18 +94,20 @@ def _eval(config: Config, path: Path, at: str | None) -> int:
 
 
 def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
+    import yaml
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from monitor.jobs import schedule_jobs
     from monitor.rules.engine import Engine
     from monitor.rules.load import RuleFileError, RuleFileErrors
 
+    scheduler = BlockingScheduler(timezone="UTC")
     try:
         engine = Engine.build(config, config.rules_dir)
-    except (RuleFileError, RuleFileErrors, ValueError) as exc:  # channels, policy: ValueError
-        print(f"zrmon: {exc}", file=sys.stderr)
+        schedule_jobs(config, engine, scheduler)
+    except (RuleFileError, RuleFileErrors, ValueError, yaml.YAMLError) as exc:
+        print(f"zrmon: {exc}", file=sys.stderr)   # channels, policy, reports: ValueError
         return EXIT_USAGE
-    scheduler = BlockingScheduler(timezone="UTC")
-    engine.schedule(scheduler)
     engine.start_delivery()
     admin = _start_admin(config, args.admin_host, args.admin_port)
 

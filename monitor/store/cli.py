@@ -1,16 +1,98 @@
-"""``zrmon``'s subcommands for this package (see ``monitor.cli.COMMAND_MODULES``)."""
+"""``zrmon influx setup|backfill|prune``: retention policies, rollups, raw-data pruning."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 from monitor.config import Config
 
-HANDLERS: dict[str, Callable[[Config, argparse.Namespace], int]] = {}
+EXIT_USAGE = 2
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                  config_flags: Callable[[argparse.ArgumentParser], Any]) -> None:
-    """Nothing yet."""
+    influx = commands.add_parser("influx", help="InfluxDB retention policies and rollups")
+    sub = influx.add_subparsers(dest="influx_command", required=True)
+    setup = sub.add_parser("setup", help="create the database, retention policies and "
+                                         "continuous queries (idempotent)")
+    setup.add_argument("--dry-run", action="store_true", help="print what would change")
+    backfill = sub.add_parser("backfill", help="compute the rollups for past readings")
+    span = backfill.add_mutually_exclusive_group(required=True)
+    span.add_argument("--from", dest="start", metavar="TIME",
+                      help="start (ISO date/time or epoch); with --to")
+    span.add_argument("--last", metavar="DURATION", help="e.g. 7d: from now minus this")
+    backfill.add_argument("--to", dest="end", metavar="TIME", help="end (default now)")
+    backfill.add_argument("--chunk", default="1d", help="time per query (default 1d)")
+    prune = sub.add_parser("prune", help="delete raw readings older than ZRMON_RAW_RETENTION "
+                                         "(the scheduler does it daily)")
+    for parser in (setup, backfill, prune):
+        config_flags(parser)
+
+
+def cmd_influx(config: Config, args: argparse.Namespace) -> int:
+    from monitor.store.influx import InfluxClient, InfluxError
+
+    client = InfluxClient(config, timeout=600.0)
+    try:
+        if args.influx_command == "setup":
+            return _setup(client, config, args.dry_run)
+        if args.influx_command == "prune":
+            return _prune(client, config)
+        return _backfill(client, args)
+    except InfluxError as exc:
+        print(f"zrmon: InfluxDB: {exc}", file=sys.stderr)
+        return 1
+
+
+def _setup(client: Any, config: Config, dry_run: bool) -> int:
+    from monitor.store.retention import apply_setup, current_state, plan_setup
+
+    if dry_run:
+        policies, cqs = current_state(client)
+        statements = plan_setup(client.database, config.raw_retention,
+                                config.rollup_retention, policies, cqs)
+    else:
+        statements = apply_setup(client, config)
+    for statement in statements:
+        print(statement)
+    if not statements:
+        print(f"zrmon: {client.database} is up to date", file=sys.stderr)
+    return 0
+
+
+def _prune(client: Any, config: Config) -> int:
+    from monitor.store.retention import prune_raw
+
+    statement = prune_raw(client, config, time.time_ns())
+    print(statement or f"zrmon: {config.raw_retention}: raw readings are kept forever")
+    return 0
+
+
+def _backfill(client: Any, args: argparse.Namespace) -> int:
+    from monitor.reports.progress import progress_bar
+    from monitor.rules.load import parse_duration
+    from monitor.store.retention import backfill, chunk_count
+    from monitor.timeutil import NS_PER_S, TimeParseError, to_ns
+
+    try:
+        end = to_ns(args.end) if args.end else time.time_ns()
+        start = (end - int(parse_duration(args.last) * NS_PER_S) if args.last
+                 else to_ns(args.start))
+        chunk_s = int(parse_duration(args.chunk))
+    except (TimeParseError, ValueError) as exc:
+        print(f"zrmon: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if start >= end or chunk_s < 3600:
+        print("zrmon: the range must be non-empty and --chunk at least 1h", file=sys.stderr)
+        return EXIT_USAGE
+    with progress_bar(chunk_count(start, end, chunk_s), "backfill", "chunk") as bar:
+        written = backfill(client, start, end, chunk_s=chunk_s, progress=bar.update)
+    print(f"zrmon: {written} rollup points written", file=sys.stderr)
+    return 0
+
+
+HANDLERS: dict[str, Callable[[Config, argparse.Namespace], int]] = {"influx": cmd_influx}

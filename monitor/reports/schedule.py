@@ -1,0 +1,159 @@
+"""Scheduled reports from ``rules/reports.yaml``, run by the rules' APScheduler.
+
+``schedule_reports(config, scheduler)`` adds one CronTrigger job per entry;
+the lead calls it where the rule scheduler starts. A job computes its range
+from the clock at run time (``last_month`` on 1 November is October), writes
+the file into ``out_dir`` and, when the entry names an e-mail channel from
+``rules/channels.yaml``, sends it as an attachment. A failing job is logged
+and retried at its next time; it never stops the scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from monitor.config import Config
+from monitor.reports.run import KINDS, Kind, Request, file_name, write
+from monitor.reports.timerange import RELATIVE, relative_range
+
+log = logging.getLogger("monitor.reports")
+FILE_NAME = "reports.yaml"
+FORMATS = ("html", "csv", "json")
+
+
+class ScheduleError(ValueError):
+    """A mistake in reports.yaml, naming the entry and key."""
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    name: str
+    cron: str
+    kind: Kind
+    range: str
+    out_dir: Path
+    fmt: str = "html"
+    building: str | None = None
+    email: str | None = None
+
+
+def parse_schedule(data: Any, source: str = FILE_NAME) -> list[Scheduled]:
+    """Validated entries; :class:`ScheduleError` for the first problem."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    items = data.get("reports") if isinstance(data, Mapping) else None
+    if not isinstance(items, list):
+        raise ScheduleError(f"{source}: needs a list under `reports:`")
+    out = []
+    for index, item in enumerate(items):
+        where = f"{source}: reports[{index}]"
+        if not isinstance(item, Mapping):
+            raise ScheduleError(f"{where}: must be a mapping")
+        unknown = set(item) - {"name", "cron", "kind", "range", "out_dir", "format",
+                               "building", "email"}
+        if unknown:
+            raise ScheduleError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+        entry = Scheduled(str(item.get("name") or f"report-{index}"), str(item.get("cron", "")),
+                          cast(Kind, item.get("kind")), str(item.get("range", "")),
+                          Path(str(item.get("out_dir", ""))), str(item.get("format", "html")),
+                          item.get("building"), item.get("email"))
+        _check(entry, where)
+        try:
+            CronTrigger.from_crontab(entry.cron, timezone="UTC")
+        except ValueError as exc:
+            raise ScheduleError(f"{where}: cron {entry.cron!r}: {exc}") from None
+        out.append(entry)
+    return out
+
+
+def _check(entry: Scheduled, where: str) -> None:
+    if entry.kind not in KINDS:
+        raise ScheduleError(f"{where}: kind must be one of {', '.join(KINDS)}")
+    if entry.range not in RELATIVE:
+        raise ScheduleError(f"{where}: range must be one of {', '.join(RELATIVE)}")
+    if entry.fmt not in FORMATS:
+        raise ScheduleError(f"{where}: format must be one of {', '.join(FORMATS)}")
+    if not str(entry.out_dir) or str(entry.out_dir) == ".":
+        raise ScheduleError(f"{where}: out_dir is required")
+
+
+def load_schedule(rules_dir: Path) -> list[Scheduled]:
+    path = rules_dir / FILE_NAME
+    if not path.is_file():
+        return []
+    return parse_schedule(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+
+
+def run_job(config: Config, entry: Scheduled, now_ns: int,
+            send: Callable[[Scheduled, Path], None] | None = None) -> Path:
+    """Write one scheduled report for the range before ``now``; mail it if configured."""
+    request = Request(entry.kind, relative_range(entry.range, now_ns), entry.fmt, entry.building)
+    out = entry.out_dir / file_name(request)
+    write(config, request, now_ns, out)
+    log.info("report %s written to %s", entry.name, out)
+    if entry.email:
+        (send or _mailer(config))(entry, out)
+    return out
+
+
+def _mailer(config: Config) -> Callable[[Scheduled, Path], None]:
+    def send(entry: Scheduled, path: Path) -> None:
+        from monitor.notify.channels import EmailChannel, load_channels
+        from monitor.notify.senders import EmailSender
+
+        channels = load_channels(config.rules_dir / "channels.yaml", os.environ)
+        channel = channels.get(entry.email or "")
+        if not isinstance(channel, EmailChannel):
+            raise ScheduleError(f"report {entry.name}: {entry.email!r} is not an e-mail "
+                                "channel in channels.yaml")
+        # One SMTP session, the same TLS/auth handling as notifications.
+        EmailSender(channel)._send(report_message(entry, path, channel.from_addr, channel.to))
+
+    return send
+
+
+def report_message(entry: Scheduled, path: Path, sender: str,
+                   recipients: tuple[str, ...]) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = f"[zrmon] {entry.kind} report: {path.stem}"
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(usegmt=True)
+    message.set_content(f"The {entry.kind} report {path.name} is attached.\n")
+    if entry.fmt == "json":
+        message.add_attachment(path.read_bytes(), maintype="application", subtype="json",
+                               filename=path.name)
+    else:   # text parts as text, so the charset (UTF-8: °, µ, ≤) is declared
+        message.add_attachment(path.read_text(encoding="utf-8"), subtype=entry.fmt,
+                               filename=path.name)
+    return message
+
+
+def schedule_reports(config: Config, scheduler: Any) -> int:
+    """Add a CronTrigger job per entry of ``rules/reports.yaml``; how many were added."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    entries = load_schedule(config.rules_dir)
+    for entry in entries:
+        scheduler.add_job(_job, CronTrigger.from_crontab(entry.cron, timezone="UTC"),
+                          args=(config, entry), id=f"report:{entry.name}", name=entry.name,
+                          replace_existing=True, coalesce=True, max_instances=1,
+                          misfire_grace_time=3600)
+    return len(entries)
+
+
+def _job(config: Config, entry: Scheduled) -> None:
+    try:
+        run_job(config, entry, time.time_ns())
+    except Exception:
+        log.exception("scheduled report %s failed", entry.name)
