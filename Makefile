@@ -39,6 +39,20 @@ run: venv ensure-influxd
 	$(BIN)/zrmon serve --host $(HOST) --port $(PORT) --admin-port $(ADMIN_PORT) \
 		--embedded-influxd var/influxdb
 
+# `make run` plus 20 simulated rooms (docs/simulator.md): a day of history, then live at
+# one simulated minute per second. Within two minutes the log shows rules firing and their
+# notifications (Matterhorn offline, Fuji's CO2 sensor silent; Kilimanjaro's CO2 after ~12 min).
+# Ctrl-C stops the simulator, then the service.
+DEMO_ARGS ?= --rooms 20 --backfill 1d --speed 60
+
+.PHONY: demo
+demo: venv ensure-influxd
+	@$(BIN)/zrmon serve --host $(HOST) --port $(PORT) --admin-port $(ADMIN_PORT) \
+		--embedded-influxd var/influxdb & serve=$$!; \
+	trap 'kill -INT $$serve 2>/dev/null; wait $$serve' EXIT; trap 'exit 130' INT TERM; \
+	$(BIN)/zrmon simulate --url http://$(HOST):$(PORT)/webhooks/zoom --wait-ready 60s \
+		$(DEMO_ARGS)
+
 test: venv ensure-influxd
 	$(BIN)/pytest
 	$(MAKE) lint

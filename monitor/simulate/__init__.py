@@ -1,0 +1,1 @@
+"""Simulated Zoom Rooms posting signed webhooks: ``zrmon simulate`` and ``make demo``."""
