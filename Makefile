@@ -40,8 +40,8 @@ run: venv ensure-influxd
 		--embedded-influxd var/influxdb
 
 # `make run` plus 20 simulated rooms (docs/simulator.md): a day of history, then live at
-# one simulated minute per second. Within two minutes the log shows rules firing and their
-# notifications (Matterhorn offline, Fuji's CO2 sensor silent; Kilimanjaro's CO2 after ~12 min).
+# one simulated minute per second. Within a minute the log shows rules firing and their
+# notifications (Matterhorn offline, Fuji's CO2 sensor silent; Kilimanjaro's CO2 after ~11 min).
 # Ctrl-C stops the simulator, then the service.
 DEMO_ARGS ?= --rooms 20 --backfill 1d --speed 60
 

@@ -28,6 +28,7 @@ def schedule_jobs(config: Config, engine: Engine, scheduler: Any) -> None:
     from monitor.reports.schedule import load_schedule, schedule_reports
 
     load_schedule(config.rules_dir)           # validate first: all jobs or none
+    quiet_apscheduler()
     engine.schedule(scheduler)
     scheduler.add_job(prune_job, CronTrigger.from_crontab(PRUNE_CRON, timezone="UTC"),
                       args=(config,), id="prune-raw", name="prune raw readings",
@@ -36,6 +37,19 @@ def schedule_jobs(config: Config, engine: Engine, scheduler: Any) -> None:
     reports = schedule_reports(config, scheduler)
     log.info("scheduled %d rule groups, the daily prune and %d reports",
              len(engine.groups), reports)
+
+
+def quiet_apscheduler() -> None:
+    """APScheduler logs two INFO lines per job run: with the 10 s dispatch tick, a flood.
+
+    Here, not in ``zrmon``'s ``main``: this is the one function every scheduling
+    process calls (``serve``'s writer and ``scheduler``), and the other commands never
+    load APScheduler. Its warnings (missed runs, job errors) still show, and an
+    explicit level set for the ``apscheduler`` logger elsewhere wins.
+    """
+    logger = logging.getLogger("apscheduler")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)
 
 
 def prune_job(config: Config) -> None:

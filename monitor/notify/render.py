@@ -9,6 +9,7 @@ truncate) oversized messages, which would turn a big outage into no message.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from monitor.notify.message import Notification, room_name
@@ -27,6 +28,12 @@ UNITS: dict[str, tuple[str, int]] = {
     "PM10": ("µg/m³", 1),
     "VOC": ("µg/m³", 0),
 }
+
+# An alert label naming the value's unit, which wins over the sensor's: the evaluator sets
+# "s" for rules whose value is a duration (silent sensors, open incidents), whatever sensor.
+SECONDS = "s"
+_COMPARISONS = ("above ", "below ", "outside ", "inside ")   # Threshold.describe()
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
 
 _STATUS_WORD = {"firing": "FIRING", "resolved": "RESOLVED", "no_data": "NO DATA"}
 _TEAMS_COLOR = {"firing": "attention", "resolved": "good", "no_data": "warning"}
@@ -56,14 +63,16 @@ def _subject(notification: Notification) -> str:
 def alert_line(alert: Alert, *, with_rule: bool = False) -> str:
     """``Everest — critical: 1250 ppm (threshold above 1000 ppm), for 12 min — CO2 is high``.
 
+    A rule whose value is a duration (label ``unit=s``: silent sensors, open
+    incidents) reads ``Fuji — warning: 51 min (threshold above 20 min), for 31 min``.
     ``with_rule`` prefixes the rule name, for messages that mix rules.
     """
     sensor = alert.labels.get("sensor_type", "").upper()
-    unit = UNITS.get(sensor, ("", 0))[0]
-    threshold = f"{alert.threshold} {unit}" if unit and alert.threshold else alert.threshold
+    unit = alert.labels.get("unit") or UNITS.get(sensor, ("", 0))[0]
+    threshold = threshold_text(alert.threshold, unit)
     limit = f" (threshold {threshold})" if threshold else ""
     duration = human_duration((alert.at_ns - alert.starts_at_ns) / NS_PER_S)
-    value = format_value(alert.value, sensor)
+    value = format_value(alert.value, sensor, unit=alert.labels.get("unit"))
     if alert.status == "no_data":
         state = f"no data for {duration}"
     elif alert.status == "resolved":
@@ -91,13 +100,28 @@ def text(notification: Notification) -> str:
     return f"{title(notification)}\n\n{body}\n\nRule: {notification.rule_id}\n"
 
 
-def format_value(value: float | None, sensor_type: str = "") -> str:
+def format_value(value: float | None, sensor_type: str = "", *, unit: str | None = None) -> str:
+    """With the sensor's unit; ``unit`` (an alert's ``unit`` label) wins: ``s`` is a duration."""
     if value is None:
         return "no value"
-    unit, decimals = UNITS.get(sensor_type.upper(), ("", -1))
+    if unit == SECONDS:
+        return human_duration(value)
+    if unit:
+        return f"{value:g} {unit}"
+    sensor_unit, decimals = UNITS.get(sensor_type.upper(), ("", -1))
     if decimals < 0:
         return f"{value:g}"
-    return f"{value:.{decimals}f} {unit}"
+    return f"{value:.{decimals}f} {sensor_unit}"
+
+
+def threshold_text(threshold: str, unit: str) -> str:
+    """``above 1000 ppm``; for durations ``above 20 min``; other texts (``no data for 1200s``)
+    already say what they mean and get no unit."""
+    if not threshold.startswith(_COMPARISONS) or not unit:
+        return threshold
+    if unit == SECONDS:
+        return _NUMBER.sub(lambda match: human_duration(float(match.group())), threshold)
+    return f"{threshold} {unit}"
 
 
 def _one_line(value: str) -> str:

@@ -39,6 +39,9 @@ from monitor.timeutil import human_duration
 
 log = logging.getLogger(__name__)
 RULE_STATE = "rule_state"
+# Rule kinds whose value is a duration in seconds (silent for, incident open for): their
+# alerts carry the label unit=s so messages print "51 min", not a sensor's unit.
+SECONDS_KINDS = ("no_data", "incident")
 
 RULE_ERRORS = Counter("zrmon_rule_errors_total", "Rule evaluations that failed.", ["rule"])
 RULE_EVALUATIONS = Counter("zrmon_rule_evaluations_total", "Rule evaluations.", ["rule"])
@@ -140,10 +143,15 @@ class Evaluator:
         labels = {**tags, **rule.labels, "rule": rule.id, "room_id": room_id}
         if rule.sensor:
             labels["sensor_type"] = rule.sensor
+        if rule.kind in SECONDS_KINDS:
+            labels["unit"] = "s"
         alert = alert_for(rule, room_id, done.state, done, at_ns, labels, {})
         if alert is not None:  # templates only for the few rooms that have something to say
-            result.alerts.append(replace(alert, annotations=render(rule, done.state, labels,
-                                                                   at_ns)))
+            shown = done.state
+            if alert.status == "resolved" and _incident_closed(rule, sample, state):
+                shown = replace(done.state, last_value=state.last_value)
+                alert = replace(alert, value=state.last_value)
+            result.alerts.append(replace(alert, annotations=render(rule, shown, labels, at_ns)))
 
     def _write(self, result: GroupResult, group: Group) -> None:
         """Tags as the room had them at its step: a resolved room is already forgotten."""
@@ -160,6 +168,17 @@ def _value(rule: Rule, sample: Sample | None) -> float | None:
     if sample is not None:
         return sample.value
     return 0.0 if rule.kind == "incident" else None
+
+
+def _incident_closed(rule: Rule, sample: Sample | None, before: RoomState) -> bool:
+    """Whether a resolve came from the stand-in 0 s of :func:`_value`, with a duration seen before.
+
+    Its message should then say how long the incident was open when last seen
+    ("offline for 47 min"), not 0 min. Only the resolved alert and its
+    annotations show that: the stored state and the ``rule_state`` transition
+    keep the value that resolved it, and the state machine is unchanged.
+    """
+    return rule.kind == "incident" and sample is None and before.last_value is not None
 
 
 def transition_point(transition: Transition, group: str, tags: dict[str, str]) -> Point:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from monitor.notify import render
@@ -135,3 +137,34 @@ def test_a_message_mixing_rules_names_them() -> None:
     ]
     third = make_alert("r3", rule_id="air/voc-high")
     assert render.title(note(co2, temp, third)).startswith("[FIRING:3] 3 rules — HQ")
+
+
+def in_seconds(alert: Alert) -> Alert:
+    """A rule whose value is a duration: the evaluator labels its alerts unit=s."""
+    return replace(alert, labels={**alert.labels, "unit": "s"})
+
+
+def test_silent_and_incident_rules_read_as_durations_not_sensor_units() -> None:
+    silent = in_seconds(make_alert(rule_id="air-quality/co2-sensor-silent", room="Fuji",
+                                   level="warning", value=3062.0, threshold="above 1200",
+                                   started_s=T0 - 1860, summary=""))
+    assert render.alert_line(silent) == (
+        "Fuji — warning: 51 min (threshold above 20 min), for 31 min")
+    offline = in_seconds(make_alert(rule_id="room-health/room-offline", room="Matterhorn",
+                                    status="resolved", value=2820.0, threshold="above 600",
+                                    sensor="", started_s=T0 - 2220, summary=""))
+    assert render.alert_line(offline) == (
+        "Matterhorn — resolved (critical) at 47 min (threshold above 10 min), lasted 37 min")
+    assert render.format_value(3062.0, "CO2", unit="s") == "51 min"
+    assert render.format_value(12.5, "VOC", unit="ppb") == "12.5 ppb"   # a rule's own unit label
+
+
+@pytest.mark.parametrize(("threshold", "unit", "text"), [
+    ("above 1000", "ppm", "above 1000 ppm"),
+    ("above 1200", "s", "above 20 min"),
+    ("outside [1800, 5400]", "s", "outside [30 min, 1 h 30 min]"),
+    ("no data for 1200s", "ppm", "no data for 1200s"),
+    ("above 3", "", "above 3"),
+])
+def test_threshold_text(threshold: str, unit: str, text: str) -> None:
+    assert render.threshold_text(threshold, unit) == text

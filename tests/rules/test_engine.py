@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,12 @@ from notify.support import HttpSink
 
 from monitor.config import Config
 from monitor.ingest.points import Point, encode_lines
-from monitor.rules.engine import Engine
+from monitor.rules.engine import (
+    FIRST_RUN_DELAY_S,
+    Engine,
+    first_run_delay_s,
+    influx_pool_size,
+)
 from monitor.store.influx import InfluxClient
 
 NS = 10**9
@@ -91,3 +97,35 @@ def test_one_job_per_group_plus_the_dispatch_tick(config: Config, rules_dir: Pat
     scheduler = BackgroundScheduler(timezone="UTC")
     engine.schedule(scheduler)
     assert sorted(job.id for job in scheduler.get_jobs()) == ["dispatch-tick", "group:air"]
+
+
+def test_groups_first_run_soon_after_the_start_then_every_interval(config: Config,
+                                                                    rules_dir: Path) -> None:
+    """Not one whole interval after the start: alerts must not wait 60 s plus group_wait."""
+    engine = Engine.build(config, rules_dir, env={})
+    scheduler = BackgroundScheduler(timezone="UTC")
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    engine.schedule(scheduler, now=start)
+    job = scheduler.get_job("group:air")
+    assert job.next_run_time == start + timedelta(seconds=FIRST_RUN_DELAY_S)
+    following = job.trigger.get_next_fire_time(job.next_run_time, job.next_run_time)
+    assert following == start + timedelta(seconds=FIRST_RUN_DELAY_S + 60)
+
+
+@pytest.mark.parametrize(("interval_s", "delay_s"), [(60.0, FIRST_RUN_DELAY_S), (10.0, 10.0),
+                                                     (300.0, FIRST_RUN_DELAY_S)])
+def test_first_run_delay_never_exceeds_the_interval(interval_s: float, delay_s: float) -> None:
+    assert first_run_delay_s(interval_s) == delay_s
+
+
+def test_the_engine_pool_holds_every_concurrent_request(config: Config, rules_dir: Path) -> None:
+    """Every group querying at once (or writing transitions): no connection beyond the pool."""
+    engine = Engine.build(config, rules_dir, env={})
+    pool = engine.evaluator.influx._http.connection_from_url(config.influx_url)
+    assert pool.pool is not None
+    assert pool.pool.maxsize >= len(engine.groups) * engine.evaluator.concurrency + 1
+
+
+@pytest.mark.parametrize(("groups", "size"), [(1, 8), (2, 8), (5, 11), (20, 41)])
+def test_the_pool_grows_with_the_groups(groups: int, size: int) -> None:
+    assert influx_pool_size(groups) == size

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from monitor.ingest.points import Point, encode_lines
 from monitor.rules.evaluate import Evaluator, StateFile
+from monitor.rules.load import load_file
 from monitor.rules.model import Group, NoData, Rule, Threshold
 from monitor.store.influx import InfluxClient
 
@@ -108,3 +109,39 @@ def test_a_firing_room_that_goes_silent_keeps_firing(tmp_path: Path,
     silent = evaluator.evaluate(group, T0 + 30 * MIN)
     assert [(a.status, a.labels["room_name"]) for a in silent.alerts] == [("firing", "A")]
     assert silent.transitions == []
+
+
+ROOM_HEALTH = Path(__file__).resolve().parents[2] / "rules" / "room-health.yaml"
+
+
+def offline(minute_closed: int | None = None) -> Point:
+    """Matterhorn offline since T0; cleared ``minute_closed`` later (the same point, closed)."""
+    fields: dict[str, float | int | bool | str] = {
+        "open": minute_closed is None, "start_ms": T0 // 10**6, "room_name": "Matterhorn"}
+    if minute_closed is not None:
+        fields.update(end_ms=(T0 + minute_closed * MIN) // 10**6,
+                      duration_s=minute_closed * 60.0)
+    return Point("room_incident", {"room_id": "m", "building": "HQ", "alert_type": "3",
+                                   "component": "1"}, fields, T0)
+
+
+def test_a_closed_incident_resolves_with_how_long_it_was_open(tmp_path: Path,
+                                                               influx: InfluxClient) -> None:
+    """Zoom's clear makes the room's value 0 s; the message still says how long it was out."""
+    group = load_file(ROOM_HEALTH)
+    evaluator = Evaluator(influx, StateFile(tmp_path / "rules.json"))
+    influx.write(encode_lines([offline()]))
+    firing = evaluator.evaluate(group, T0 + 47 * MIN).alerts
+    assert [(a.rule_id, a.status, a.value) for a in firing] == [
+        ("room-health/room-offline", "firing", 47 * 60.0)]
+    assert firing[0].labels["unit"] == "s"
+
+    influx.write(encode_lines([offline(minute_closed=48)]))
+    resolved = evaluator.evaluate(group, T0 + 48 * MIN)
+    [alert] = resolved.alerts
+    assert (alert.status, alert.value) == ("resolved", 47 * 60.0)
+    assert alert.annotations["summary"] == (
+        "Matterhorn has been offline for 47 min (critical: open above 600 s)")
+    # The state machine's own record is unchanged: it resolved on the 0 s stand-in.
+    [transition] = resolved.transitions
+    assert (transition.current, transition.value) == ("inactive", 0.0)
