@@ -2,7 +2,8 @@
 
 Seeds a private influxd, builds the rollups the way production does (raw
 readings + ``zrmon influx backfill``), or with ``--seed rollup`` writes the
-hourly rollup directly (minutes instead of tens of minutes at full size), adds
+hourly rollup directly and builds the daily one from it (minutes instead of tens
+of minutes at full size), adds
 a year of incidents and check-ins for a tenth of the rooms, then runs
 ``zrmon report air-quality`` and ``zrmon report uptime`` as child processes and
 prints JSON: seconds per report, each child's peak RSS, influxd's, points seeded.
@@ -29,7 +30,7 @@ import urllib3
 from monitor.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import LocalInfluxd
-from monitor.store.retention import apply_setup, backfill
+from monitor.store.retention import apply_setup, backfill, daily_select
 
 NS = 1_000_000_000
 HOUR = 3600 * NS
@@ -141,6 +142,16 @@ def _write(client: InfluxClient, chunks: Iterator[bytes], rp: str | None = None)
     return points
 
 
+def _daily_from_hourly(client: InfluxClient, start: int, end: int) -> float:
+    """Build ``sensor_1d`` from the directly seeded hourly rollup, as its CQ would."""
+    began = time.perf_counter()
+    for low in range(start, end, 10 * 86400 * NS):
+        statement = daily_select(client.database,
+                                 f"time >= {low} AND time < {min(low + 10 * 86400 * NS, end)}")
+        client.query(statement, write=True)
+    return round(time.perf_counter() - began, 1)
+
+
 def _run_report(config: Config, kind: str, start: str, end: str, out: Path) -> dict[str, float]:
     """One ``zrmon report`` child: wall seconds and its own peak RSS (``wait4``)."""
     env = {**os.environ, **config.to_env()}
@@ -191,6 +202,7 @@ def main() -> None:
         else:
             result["rollup_points"] = _write(client, rollup_lines(args.rooms, start, args.days),
                                              rp="rollup")
+            result["daily_rollup_s"] = _daily_from_hourly(client, start, end)
             result["raw_points_equivalent"] = args.rooms * args.days * 288 * len(SENSORS)
             result["seed_s"] = round(time.perf_counter() - began, 1)
         result["event_points"] = _write(client, event_lines(args.rooms, end))

@@ -49,12 +49,12 @@ def cmd_influx(config: Config, args: argparse.Namespace) -> int:
 
 
 def _setup(client: Any, config: Config, dry_run: bool) -> int:
-    from monitor.store.retention import apply_setup, current_state, plan_setup
+    from monitor.store.retention import apply_setup, current_state, plan_setup, shard_durations
 
     if dry_run:
         policies, cqs = current_state(client)
         statements = plan_setup(client.database, config.raw_retention,
-                                config.rollup_retention, policies, cqs)
+                                config.rollup_retention, policies, cqs, shard_durations(client))
     else:
         statements = apply_setup(client, config)
     for statement in statements:

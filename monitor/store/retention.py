@@ -2,7 +2,8 @@
 
 Reports and long-range dashboards must not aggregate months of raw readings
 (47 million points for 200 rooms over 90 days), so continuous queries keep
-``"rollup"."sensor_5m"`` and ``"rollup"."sensor_1h"`` up to date, and raw data
+``"rollup"."sensor_5m"``, ``"rollup"."sensor_1h"`` and ``"rollup"."sensor_1d"`` up
+to date, and raw data
 can expire early. The contract other code relies on is in docs/retention.md.
 
 Everything that builds InfluxQL here is pure; :func:`apply_setup` compares what
@@ -25,6 +26,7 @@ from monitor.store.influx import InfluxClient
 
 RAW_RP = "autogen"
 ROLLUP_RP = "rollup"
+ROLLUP_SHARD_S = 26 * 7 * 86400
 SOURCE = "sensor"
 CQ_PREFIX = "zrmon_"
 NS_PER_S = 1_000_000_000
@@ -58,6 +60,18 @@ ROLLUPS = (
 )
 
 
+# The daily rollup is built from the hourly one, so it can count hours: a report over
+# whole days reads 24 times fewer points for its sums, maxima and coverage.
+DAILY = Rollup("sensor_1d", "1d", "1h", "2d", 86400)
+DAILY_SOURCE = "sensor_1h"
+DAILY_AGGREGATES = (
+    ("sum", 'sum("sum")'), ("count", 'sum("count")'), ("min", 'min("min")'),
+    ("max", 'max("max")'), ("hours", 'count("mean")'),
+    ("occupied_sum", 'sum("occupied_sum")'), ("occupied_count", 'sum("occupied_count")'),
+    ("occupied_max", 'max("occupied_max")'), ("occupied_hours", 'count("occupied_mean")'),
+)
+
+
 @dataclass(frozen=True)
 class ContinuousQuery:
     name: str
@@ -79,19 +93,30 @@ def rollup_select(database: str, rollup: Rollup, *, occupied: bool,
             f"{influxql_ident(SOURCE)}{where_sql} GROUP BY time({rollup.interval}), *")
 
 
+def daily_select(database: str, time_filter: str = "") -> str:
+    """``SELECT … INTO "rollup"."sensor_1d"`` from the hourly rollup (hours are counted)."""
+    aggregates = ", ".join(f"{call} AS {influxql_ident(name)}" for name, call in DAILY_AGGREGATES)
+    db, rp = influxql_ident(database), influxql_ident(ROLLUP_RP)
+    where_sql = f" WHERE {time_filter}" if time_filter else ""
+    return (f"SELECT {aggregates} INTO {db}.{rp}.{influxql_ident(DAILY.measurement)} "
+            f"FROM {db}.{rp}.{influxql_ident(DAILY_SOURCE)}{where_sql} "
+            f"GROUP BY time({DAILY.interval}), *")
+
+
 def continuous_queries(database: str) -> list[ContinuousQuery]:
     """The CQs the database should have, named ``zrmon_<measurement>_<kind>_<hash>``."""
+    selects = [(rollup, "occupied" if occupied else "all",
+                rollup_select(database, rollup, occupied=occupied))
+               for rollup in ROLLUPS for occupied in (False, True)]
+    selects.append((DAILY, "all", daily_select(database)))
     out = []
-    for rollup in ROLLUPS:
-        for occupied in (False, True):
-            select = rollup_select(database, rollup, occupied=occupied)
-            resample = f"RESAMPLE EVERY {rollup.every} FOR {rollup.lookback}"
-            digest = hashlib.sha256(f"{resample} {select}".encode()).hexdigest()[:10]
-            kind = "occupied" if occupied else "all"
-            name = f"{CQ_PREFIX}{rollup.measurement}_{kind}_{digest}"
-            statement = (f"CREATE CONTINUOUS QUERY {influxql_ident(name)} ON "
-                         f"{influxql_ident(database)} {resample} BEGIN {select} END")
-            out.append(ContinuousQuery(name, select, statement))
+    for rollup, kind, select in selects:
+        resample = f"RESAMPLE EVERY {rollup.every} FOR {rollup.lookback}"
+        digest = hashlib.sha256(f"{resample} {select}".encode()).hexdigest()[:10]
+        name = f"{CQ_PREFIX}{rollup.measurement}_{kind}_{digest}"
+        statement = (f"CREATE CONTINUOUS QUERY {influxql_ident(name)} ON "
+                     f"{influxql_ident(database)} {resample} BEGIN {select} END")
+        out.append(ContinuousQuery(name, select, statement))
     return out
 
 
@@ -107,25 +132,46 @@ def go_duration_seconds(text: str) -> int:
     return sum(int(amount) * units[unit] for amount, unit in parts)
 
 
-def plan_setup(database: str, raw_retention: str, rollup_retention: str,
-               policies: Mapping[str, int], cqs: Iterable[str]) -> list[str]:
+def rollup_shard_seconds(rollup_retention: str) -> int:
+    """Shard groups of the rollup policy: half a year, or the retention if shorter.
+
+    InfluxDB's default for a long policy is one shard a week, and a query pays
+    per shard and series: a 90-day report over 13 weekly shards took 0.8 s per
+    p95 query, over one shard 0.5 s (and sums 0.03 s against 0.016 s). The
+    price is coarser expiry: a shard goes when all of it is past the retention.
+    """
+    retention = retention_seconds(rollup_retention)
+    return ROLLUP_SHARD_S if retention is None else min(ROLLUP_SHARD_S, retention)
+
+
+def plan_setup(database: str, raw_retention: str, rollup_retention: str,  # noqa: PLR0917
+               policies: Mapping[str, int], cqs: Iterable[str],
+               shards: Mapping[str, int] | None = None) -> list[str]:
     """The statements that bring the server from what it has to what it should have.
 
     ``policies`` maps existing retention policies to their duration in seconds
-    (0 = infinite), ``cqs`` are the names of existing continuous queries.
-    Empty when nothing needs to change.
+    (0 = infinite), ``shards`` to their shard group duration, ``cqs`` are the
+    names of existing continuous queries. Empty when nothing needs to change.
     """
     db = influxql_ident(database)
     out: list[str] = []
     events = longest(raw_retention, rollup_retention)
+    shard = rollup_shard_seconds(rollup_retention)
     for name, wanted in ((RAW_RP, events), (ROLLUP_RP, rollup_retention)):
         seconds = retention_seconds(wanted) or 0
         rp = influxql_ident(name)
+        shard_sql = f" SHARD DURATION {shard}s" if name == ROLLUP_RP else ""
         if name not in policies:
             out.append(f"CREATE RETENTION POLICY {rp} ON {db} DURATION {rp_duration(wanted)} "
-                       "REPLICATION 1")
-        elif policies[name] != seconds:
-            out.append(f"ALTER RETENTION POLICY {rp} ON {db} DURATION {rp_duration(wanted)}")
+                       f"REPLICATION 1{shard_sql}")
+            continue
+        changes = ""
+        if policies[name] != seconds:
+            changes += f" DURATION {rp_duration(wanted)}"
+        if shard_sql and shards is not None and shards.get(name) != shard:
+            changes += shard_sql
+        if changes:
+            out.append(f"ALTER RETENTION POLICY {rp} ON {db}{changes}")
     wanted_cqs = continuous_queries(database)
     existing = set(cqs)
     out += [cq.statement for cq in wanted_cqs if cq.name not in existing]
@@ -164,6 +210,14 @@ def prune_raw(client: InfluxClient, config: Config, now_ns: int) -> str | None:
     return statement
 
 
+def shard_durations(client: InfluxClient) -> dict[str, int]:
+    """Retention policy → shard group duration in seconds."""
+    db = influxql_ident(client.database)
+    return {row["name"]: go_duration_seconds(row["shardGroupDuration"])
+            for series in client.query(f"SHOW RETENTION POLICIES ON {db}", epoch=None)
+            for row in series.rows()}
+
+
 def current_state(client: InfluxClient) -> tuple[dict[str, int], list[str]]:
     """Retention policies (name → seconds) and the continuous queries of the client's database."""
     db = influxql_ident(client.database)
@@ -180,7 +234,7 @@ def apply_setup(client: InfluxClient, config: Config) -> list[str]:
     client.create_database()      # CREATE DATABASE is a no-op when it exists
     policies, cqs = current_state(client)
     statements = plan_setup(client.database, config.raw_retention, config.rollup_retention,
-                            policies, cqs)
+                            policies, cqs, shard_durations(client))
     for statement in statements:
         client.query(statement, write=True, epoch=None)
     return statements
@@ -204,10 +258,18 @@ def chunks(start_ns: int, end_ns: int, chunk_s: int) -> Iterator[tuple[int, int]
 
 
 def backfill_statements(database: str, start_ns: int, end_ns: int) -> list[str]:
-    """The CQs' own SELECT … INTO, restricted to one time range (one chunk)."""
+    """The CQs' own SELECT … INTO, restricted to one time range (one chunk).
+
+    The daily rollup is recomputed over the whole days the chunk touches, after
+    the hourly one: a day split over two chunks is recomputed by each, and the
+    later one sees all of its hours.
+    """
     time_filter = f"time >= {start_ns} AND time < {end_ns}"
-    return [rollup_select(database, rollup, occupied=occupied, time_filter=time_filter)
-            for rollup in ROLLUPS for occupied in (False, True)]
+    day = DAILY.interval_s * NS_PER_S
+    days = f"time >= {start_ns // day * day} AND time < {-(-end_ns // day) * day}"
+    return [*(rollup_select(database, rollup, occupied=occupied, time_filter=time_filter)
+              for rollup in ROLLUPS for occupied in (False, True)),
+            daily_select(database, days)]
 
 
 def backfill(client: InfluxClient, start_ns: int, end_ns: int, *, chunk_s: int = 86400,

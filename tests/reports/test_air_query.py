@@ -112,3 +112,19 @@ def test_range_is_widened_to_whole_hours(config: Config, influx: InfluxClient) -
                          load_guidance(RULES))
     assert report.hours == 2 and report.range.start_ns == T0
     assert report.rooms[0].sensors["CO2"][0].count == 24
+
+
+def test_whole_days_read_the_daily_rollup_and_give_the_same_numbers(
+        report: AirReport, influx: InfluxClient) -> None:
+    """The seeded day is 08:00-20:00; midnight to midnight takes the daily-rollup path."""
+    day = air_quality(influx, TimeRange(T0 - 8 * HOUR_NS, T0 + 16 * HOUR_NS),
+                      load_guidance(RULES))
+    assert day.hours == 24
+    for room in report.rooms:
+        same = _room(day, room.room_id)
+        for sensor, (every, occupied) in room.sensors.items():
+            again, again_occupied = same.sensors[sensor]
+            assert (again.hours, again.covered) == (24, every.covered)
+            assert (again.total, again.count, again.max, again.p95, again.within) == \
+                (every.total, every.count, every.max, every.p95, every.within)
+            assert again_occupied == occupied

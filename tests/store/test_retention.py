@@ -19,6 +19,7 @@ from monitor.store.retention import (
     go_duration_seconds,
     plan_setup,
     prune_raw,
+    shard_durations,
 )
 
 HOUR_NS = 3600 * 1_000_000_000
@@ -37,8 +38,10 @@ def test_setup_creates_policies_and_continuous_queries(config: Config,
     # autogen holds incidents and events too: it lives as long as the rollups, and
     # raw readings are pruned after ZRMON_RAW_RETENTION (prune_raw).
     assert policies == {"autogen": 400 * 86400, "rollup": 400 * 86400}
+    # Half-year shard groups for the rollups: a 90-day report reads one or two shards.
+    assert shard_durations(influx)["rollup"] == 26 * 7 * 86400
     queries = _cq_queries(influx)
-    assert len(queries) == 4
+    assert len(queries) == 5
     five = [q for name, q in queries.items() if name.startswith("zrmon_sensor_5m_occupied_")]
     assert len(five) == 1
     assert "RESAMPLE EVERY 5m FOR 1h" in five[0]
@@ -82,6 +85,16 @@ def test_prune_drops_old_raw_readings_and_keeps_incidents_and_recent_readings(
     [incidents] = influx.query('SELECT "duration_s" FROM "room_incident"')
     assert len(incidents.values) == 1
     assert prune_raw(influx, config.with_(raw_retention="INF"), now) is None
+
+
+def test_a_short_rollup_retention_gets_shards_no_longer_than_itself(
+        config: Config, influx: InfluxClient) -> None:
+    apply_setup(influx, config)
+    assert apply_setup(influx, config.with_(rollup_retention="30d")) == [
+        f'ALTER RETENTION POLICY "autogen" ON "{influx.database}" DURATION 30d',
+        f'ALTER RETENTION POLICY "rollup" ON "{influx.database}" DURATION 30d '
+        f"SHARD DURATION {30 * 86400}s"]
+    assert shard_durations(influx)["rollup"] == 30 * 86400
 
 
 def test_changed_definitions_are_recreated_and_foreign_cqs_kept(
@@ -161,10 +174,12 @@ def _rows(influx: InfluxClient, measurement: str) -> list[dict[str, object]]:
 
 def test_backfill_writes_exact_rollups(config: Config, influx: InfluxClient) -> None:
     apply_setup(influx, config)
-    start = (time.time_ns() - 3 * 86400 * 1_000_000_000) // HOUR_NS * HOUR_NS
+    day = 24 * HOUR_NS
+    start = (time.time_ns() - 3 * day) // day * day + 10 * HOUR_NS
     _seed(influx, start)
     written = backfill(influx, start, start + 2 * HOUR_NS, chunk_s=3600)
-    assert written == 24 + 6 + 2 + 1     # 5m: 24 all + 6 occupied; 1h: 2 all + 1 occupied
+    # 5m: 24 all + 6 occupied; 1h: 2 all + 1 occupied; 1d: its day, once per 1h chunk.
+    assert written == 24 + 6 + 2 + 1 + 2
     hourly = _rows(influx, "sensor_1h")
     assert [row["time"] for row in hourly] == [start // 1_000_000, (start + HOUR_NS) // 1_000_000]
     first, second = hourly
@@ -181,7 +196,13 @@ def test_backfill_writes_exact_rollups(config: Config, influx: InfluxClient) -> 
     assert (five[5]["mean"], five[5]["sum"], five[5]["count"], five[5]["occupied_sum"]) == \
         (427.0, sum(range(425, 430)), 5, sum(range(425, 430)))
     assert five[6]["occupied_count"] is None and five[6]["count"] == 5
-    assert backfill(influx, start, start + 2 * HOUR_NS) == written     # same points again
+    [daily] = _rows(influx, "sensor_1d")
+    assert daily["time"] == (start - 10 * HOUR_NS) // 1_000_000
+    assert (daily["sum"], daily["count"], daily["min"], daily["max"], daily["hours"]) == \
+        (sum(range(400, 460)) + sum(range(1000, 1060)), 120, 400, 1059, 2)
+    assert (daily["occupied_sum"], daily["occupied_count"], daily["occupied_max"],
+            daily["occupied_hours"]) == (sum(range(400, 430)), 30, 429, 1)
+    assert backfill(influx, start, start + 2 * HOUR_NS) == written - 1   # one chunk: one day
     assert len(_rows(influx, "sensor_5m")) == 24
 
 
