@@ -525,7 +525,9 @@ def bench_size(url: str, n: int, end_ns: int, groups: list[Group], *, tmp: Path,
                     "warm_median": statistics.median(cycles[1:]) if len(cycles) > 1 else None},
         "rules": rules,
         "queries_per_cycle": [run["queries"] for run in runs],
-        "queries_equal_rules": all(run["queries"] == rules for run in runs),
+        # One query per rule, plus at most one per rule for tracked rooms the breach
+        # filter left out: never a function of the number of rooms.
+        "queries_at_most_two_per_rule": all(run["queries"] <= 2 * rules for run in runs),
         "alerts": [run["alerts"] for run in runs],
         "alerts_by_status": runs[-1]["alerts_by_status"],
         "transitions": [run["transitions"] for run in runs],

@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from monitor.ingest.points import Point, clean_tags, encode_lines
 from monitor.jsonutil import write_atomic
 from monitor.rules.model import Alert, Group, Rule
-from monitor.rules.query import Sample, build_query, samples
+from monitor.rules.query import Sample, build_query, can_filter_breaches, samples
 from monitor.rules.state import (
     RoomState,
     RuleStates,
@@ -39,6 +39,7 @@ from monitor.timeutil import human_duration
 
 log = logging.getLogger(__name__)
 RULE_STATE = "rule_state"
+MAX_ROOM_FILTER = 200   # a regex of more room ids costs more than reading every room
 # Rule kinds whose value is a duration in seconds (silent for, incident open for): their
 # alerts carry the label unit=s so messages print "51 min", not a sensor's unit.
 SECONDS_KINDS = ("no_data", "incident")
@@ -109,7 +110,9 @@ class Evaluator:
         return result
 
     def _fetch(self, rule: Rule, at_ns: int) -> list[Series]:
-        return self.influx.query(build_query(rule, at_ns))
+        """Only breaching rooms, unless the rule must see every room (no_data tracking)."""
+        return self.influx.query(build_query(rule, at_ns,
+                                             breaching_only=not remembers_quiet_rooms(rule)))
 
     def _evaluate_rule(self, rule: Rule, series: list[Series], at_ns: int,
                        result: GroupResult) -> None:
@@ -122,9 +125,25 @@ class Evaluator:
                         or breached_level(rule, value) is not None)
 
             found = samples(rule, series, at_ns, keep=worth_stepping)
+            missing = set(known) - set(found)
+            if missing and not remember_all and can_filter_breaches(rule):
+                found.update(self._tracked(rule, missing, at_ns, result))
             for room_id in sorted(set(found) | set(known)):
                 self._step_room(rule, room_id, found.get(room_id), at_ns, result,
                                 remember=remember_all)
+
+    def _tracked(self, rule: Rule, rooms: set[str], at_ns: int,
+                 result: GroupResult) -> dict[str, Sample]:
+        """Rooms the breach filter left out that we track: recovering, or silent?
+
+        Usually a handful (rooms on their way back); with very many, the rule's
+        unfiltered query is cheaper than a long room filter. Either way at most
+        two queries per rule, whatever the number of rooms.
+        """
+        query = build_query(rule, at_ns, rooms=rooms if len(rooms) <= MAX_ROOM_FILTER else None)
+        result.queries += 1
+        return samples(rule, self.influx.query(query), at_ns,
+                       keep=lambda room_id, value: room_id in rooms)
 
     def _step_room(self, rule: Rule, room_id: str, sample: Sample | None, at_ns: int,  # noqa: PLR0917
                    result: GroupResult, remember: bool) -> None:

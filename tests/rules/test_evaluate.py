@@ -145,3 +145,29 @@ def test_a_closed_incident_resolves_with_how_long_it_was_open(tmp_path: Path,
     # The state machine's own record is unchanged: it resolved on the 0 s stand-in.
     [transition] = resolved.transitions
     assert (transition.current, transition.value) == ("inactive", 0.0)
+
+
+def test_hysteresis_holds_a_room_the_breach_filter_leaves_out(tmp_path: Path,
+                                                              influx: InfluxClient) -> None:
+    """950 ppm is below the 1,000 start line (filtered out) but above the 900 resolve line."""
+    influx.write(encode_lines([reading("a", m, 1200) for m in range(0, 5)] +
+                              [reading("a", m, 950) for m in range(5, 15)]))
+    evaluator = Evaluator(influx, StateFile(tmp_path / "rules.json"))
+    group = Group("air", 60.0, (QUIET,))
+    evaluator.evaluate(group, T0 + 4 * MIN)
+    held = evaluator.evaluate(group, T0 + 14 * MIN)
+    assert [(a.status, a.value) for a in held.alerts] == [("firing", 950.0)]
+    assert held.queries == 2        # the filtered query, then the tracked room alone
+
+
+def test_many_tracked_rooms_fall_back_to_one_unfiltered_query(tmp_path: Path,
+                                                              influx: InfluxClient) -> None:
+    rooms = [f"r{i}" for i in range(250)]
+    influx.write(encode_lines([reading(r, 0, 1200) for r in rooms] +
+                              [reading(r, 6, 850) for r in rooms]))
+    evaluator = Evaluator(influx, StateFile(tmp_path / "rules.json"))
+    group = Group("air", 60.0, (QUIET,))
+    assert len(evaluator.evaluate(group, T0 + 1 * MIN).alerts) == 250
+    resolved = evaluator.evaluate(group, T0 + 7 * MIN)
+    assert {(a.status, a.value) for a in resolved.alerts} == {("resolved", 850.0)}
+    assert len(resolved.alerts) == 250 and resolved.queries == 2

@@ -82,3 +82,28 @@ def test_incident_is_seconds_open_for_matching_alerts(influx: InfluxClient) -> N
 def test_query_count_does_not_grow_with_rooms(influx: InfluxClient) -> None:
     seed(influx, {f"room-{i}": [500 + i] for i in range(200)})
     assert len(run(influx, rule(), T0 + MIN)) == 200  # one query, 200 rooms
+
+
+def _filtered(influx: InfluxClient, r: Rule, at_ns: int, **kwargs: object) -> dict[str, float]:
+    query = build_query(r, at_ns, **kwargs)  # type: ignore[arg-type]
+    return {room: s.value for room, s in samples(r, influx.query(query), at_ns).items()}
+
+
+def test_breach_filter_returns_only_rooms_that_start_a_level(influx: InfluxClient) -> None:
+    seed(influx, {"hot": [30.0], "cold": [15.0], "fine": [22.0], "edge": [27.5]},
+         sensor="TEMPERATURE")
+    band = rule(sensor="TEMPERATURE", levels={
+        "warning": Threshold("outside", low=19.5, high=27.5, resolve_low=20, resolve_high=27)})
+    assert _filtered(influx, band, T0, breaching_only=True) == {"hot": 30.0, "cold": 15.0}
+    inside = rule(sensor="TEMPERATURE", levels={"info": Threshold("inside", low=20, high=28)})
+    assert _filtered(influx, inside, T0, breaching_only=True) == {"fine": 22.0, "edge": 27.5}
+    two = rule(sensor="TEMPERATURE", levels={"info": Threshold("below", 16.0),
+                                             "critical": Threshold("above", 29.0)})
+    assert _filtered(influx, two, T0, breaching_only=True) == {"hot": 30.0, "cold": 15.0}
+
+
+def test_room_filter_takes_ids_with_regex_characters(influx: InfluxClient) -> None:
+    odd = {"a.b/c(1)": [900.0], "a-b+c": [800.0], "axb/c(1)": [700.0]}
+    seed(influx, odd)
+    assert _filtered(influx, rule(), T0, rooms={"a.b/c(1)", "a-b+c"}) == {
+        "a.b/c(1)": 900.0, "a-b+c": 800.0}
