@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.ingest.points import influxql_ident
 from monitor.rules.load import load_file, rule_files
 from monitor.rules.model import Threshold
+from monitor.rules.query import within_sql
 
 # key, label, rule id, level. The 800 ppm line is co2-high's info level.
 GUIDANCE_LEVELS: tuple[tuple[str, str, str, str], ...] = (
@@ -26,10 +26,6 @@ GUIDANCE_LEVELS: tuple[tuple[str, str, str, str], ...] = (
     ("humidity", "RH", "air-quality/humidity-out-of-range", "warning"),
     ("temperature", "Temperature", "air-quality/temperature-out-of-range", "warning"),
 )
-
-
-# Files beside the rules that are not rule groups (the scheduled reports).
-NOT_RULES = frozenset({"reports.yaml", "reports.yml"})
 
 
 class GuidanceError(ValueError):
@@ -62,19 +58,12 @@ class GuidanceLine:
 
     def condition(self, field: str) -> str:
         """InfluxQL for "``field`` is within guidance" (the negation of the breach)."""
-        t, f = self.threshold, influxql_ident(field)
-        if t.op == "above":
-            return f"{f} <= {t.value!r}"
-        if t.op == "below":
-            return f"{f} >= {t.value!r}"
-        if t.op == "outside":
-            return f"({f} >= {t.low!r} AND {f} <= {t.high!r})"
-        return f"({f} < {t.low!r} OR {f} > {t.high!r})"
+        return within_sql(self.threshold, field)
 
 
 def load_guidance(rules_dir: Path) -> list[GuidanceLine]:
     """The guidance lines from the rule files; :class:`GuidanceError` names what is missing."""
-    files = [path for path in rule_files(rules_dir) if path.name not in NOT_RULES]
+    files = rule_files(rules_dir)
     rules = {rule.id: rule for path in files for rule in load_file(path).rules}
     lines = []
     for key, name, rule_id, level in GUIDANCE_LEVELS:

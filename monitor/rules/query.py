@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from monitor.ingest.points import influxql_ident, influxql_string
-from monitor.rules.model import Rule
+from monitor.rules.model import Rule, Threshold
 from monitor.store.influx import Series
 
 NS_PER_S = 1_000_000_000
@@ -77,19 +77,33 @@ def can_filter_breaches(rule: Rule) -> bool:
 
 def breach_condition(rule: Rule) -> str:
     """InfluxQL for "some level's start condition holds" (``Threshold.breached``)."""
-    parts = []
-    for threshold in rule.levels.values():
-        if threshold.op == "above":
-            parts.append(f'"value" > {_number(threshold.value)}')
-        elif threshold.op == "below":
-            parts.append(f'"value" < {_number(threshold.value)}')
-        elif threshold.op == "outside":
-            parts.append(f'("value" < {_number(threshold.low)} OR '
-                         f'"value" > {_number(threshold.high)})')
-        else:
-            parts.append(f'("value" >= {_number(threshold.low)} AND '
-                         f'"value" <= {_number(threshold.high)})')
-    return " OR ".join(parts)
+    return " OR ".join(breached_sql(t, "value") for t in rule.levels.values())
+
+
+def breached_sql(threshold: Threshold, field: str) -> str:
+    """``Threshold.breached`` as InfluxQL on ``field``."""
+    f = influxql_ident(field)
+    if threshold.op == "above":
+        return f"{f} > {_number(threshold.value)}"
+    if threshold.op == "below":
+        return f"{f} < {_number(threshold.value)}"
+    low, high = _number(threshold.low), _number(threshold.high)
+    if threshold.op == "outside":
+        return f"({f} < {low} OR {f} > {high})"
+    return f"({f} >= {low} AND {f} <= {high})"
+
+
+def within_sql(threshold: Threshold, field: str) -> str:
+    """The negation of :func:`breached_sql` (InfluxQL has no NOT)."""
+    f = influxql_ident(field)
+    if threshold.op == "above":
+        return f"{f} <= {_number(threshold.value)}"
+    if threshold.op == "below":
+        return f"{f} >= {_number(threshold.value)}"
+    low, high = _number(threshold.low), _number(threshold.high)
+    if threshold.op == "outside":
+        return f"({f} >= {low} AND {f} <= {high})"
+    return f"({f} < {low} OR {f} > {high})"
 
 
 def _number(value: float | None) -> str:
