@@ -58,6 +58,15 @@ def test_rate_is_the_change_within_the_window(influx: InfluxClient) -> None:
     assert run(influx, r, T0 + 10 * MIN) == {"a": 400.0, "b": -200.0}
 
 
+def test_a_rate_needs_two_readings_in_the_window(influx: InfluxClient) -> None:
+    seed(influx, {"a": [500, 650, 900, 1300], "b": [900]})
+    r = rule(kind="rate", window_s=4 * 60.0)          # (at-4m, at]: one reading each
+    assert run(influx, r, T0 + 15 * MIN) == {}
+    assert run(influx, rule(kind="rate", window_s=11 * 60.0), T0 + 15 * MIN) == {"a": 650.0}
+    assert _filtered(influx, rule(kind="rate", window_s=20 * 60.0, levels={
+        "info": Threshold("above", 500.0)}), T0 + 15 * MIN, breaching_only=True) == {"a": 800.0}
+
+
 def test_silent_is_seconds_since_the_last_reading(influx: InfluxClient) -> None:
     seed(influx, {"a": [500, 500], "b": [500]})
     r = rule(kind="no_data", levels={"warning": Threshold("above", 1200.0)})
