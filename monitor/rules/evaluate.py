@@ -220,7 +220,7 @@ def transition_point(transition: Transition, group: str, tags: dict[str, str]) -
 
 def render(rule: Rule, state: RoomState, labels: dict[str, str], at_ns: int) -> dict[str, str]:
     level = state.level or ""
-    threshold = rule.levels[level].describe() if level in rule.levels else ""
+    threshold = _threshold_text(rule, level)
     since_ns = state.firing_since_ns or state.silent_since_ns or state.pending_since_ns
     context: dict[str, Any] = {
         **labels, "value": state.last_value, "level": level, "threshold": threshold,
@@ -228,6 +228,16 @@ def render(rule: Rule, state: RoomState, labels: dict[str, str], at_ns: int) -> 
         "labels": labels,
     }
     return {key: _render_one(text, context) for key, text in rule.annotations.items()}
+
+
+def _threshold_text(rule: Rule, level: str) -> str:
+    """``above 1000``; for rules whose value is seconds, ``above 20 min``."""
+    threshold = rule.levels.get(level)
+    if threshold is None:
+        return ""
+    if rule.kind in SECONDS_KINDS and threshold.value is not None:
+        return f"{threshold.op} {human_duration(threshold.value)}"
+    return threshold.describe()
 
 
 @functools.lru_cache(maxsize=512)

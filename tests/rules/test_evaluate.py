@@ -141,7 +141,7 @@ def test_a_closed_incident_resolves_with_how_long_it_was_open(tmp_path: Path,
     [alert] = resolved.alerts
     assert (alert.status, alert.value) == ("resolved", 47 * 60.0)
     assert alert.annotations["summary"] == (
-        "Matterhorn has been offline for 47 min (critical: open above 600 s)")
+        "Matterhorn has been offline for 47 min (critical: open above 10 min)")
     # The state machine's own record is unchanged: it resolved on the 0 s stand-in.
     [transition] = resolved.transitions
     assert (transition.current, transition.value) == ("inactive", 0.0)
