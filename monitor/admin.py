@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 
@@ -13,7 +12,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from monitor.config import Config
-from monitor.store.influx import InfluxClient
+from monitor.store.influx import CachedPing, InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import spool_status
 from monitor.store.state import read_offsets
@@ -73,30 +72,15 @@ def healthz() -> tuple[Response, int]:
 def readyz() -> tuple[Response, int]:
     """For a process without a public listener (``zrmon scheduler``): can it reach InfluxDB?
 
-    The ping is cached for a second so a health checker polling hard never
-    loads InfluxDB.
+    The ping is cached (:class:`CachedPing`), like the public listener's.
     """
     probe = current_app.extensions.get("zrmon_ping")
     if probe is None:
-        probe = current_app.extensions["zrmon_ping"] = _Ping(
+        probe = current_app.extensions["zrmon_ping"] = CachedPing(
             InfluxClient(current_app.extensions["zrmon_config"], timeout=2.0))
     if not probe.ok():
         return jsonify({"status": "unavailable", "problems": ["influxdb unreachable"]}), 503
     return jsonify({"status": "ready"}), 200
-
-
-class _Ping:
-    def __init__(self, influx: InfluxClient) -> None:
-        self.influx = influx
-        self.lock = threading.Lock()
-        self.at = -1e9
-        self.last = False
-
-    def ok(self) -> bool:
-        with self.lock:
-            if time.monotonic() - self.at > 1.0:
-                self.last, self.at = self.influx.ping(), time.monotonic()
-            return self.last
 
 
 @bp.get("/metrics")

@@ -8,14 +8,12 @@ and views reach them through ``current_app``.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
 from monitor.config import Config
-from monitor.store.influx import InfluxClient
+from monitor.store.influx import CachedPing, InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import SpoolAppender, spool_bytes
 from monitor.webhooks.intake import Privacy
@@ -33,9 +31,10 @@ class Services:
     spool: SpoolAppender
     quarantine: Quarantine
     influx: InfluxClient
-    _ping_lock: threading.Lock = field(default_factory=threading.Lock)
-    _ping_at: float = 0.0
-    _ping_ok: bool = False
+    ping: CachedPing = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ping = CachedPing(self.influx)
 
     @classmethod
     def build(cls, config: Config) -> Services:
@@ -53,13 +52,7 @@ class Services:
         )
 
     def influx_reachable(self) -> bool:
-        """Cached for a second: a load balancer polling /readyz must not load InfluxDB."""
-        with self._ping_lock:
-            now = time.monotonic()
-            if now - self._ping_at > 1.0:
-                self._ping_ok = self.influx.ping()
-                self._ping_at = now
-            return self._ping_ok
+        return self.ping.ok()
 
     def spool_problem(self) -> str | None:
         directory = self.config.spool_dir

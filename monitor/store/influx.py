@@ -9,6 +9,8 @@ so this is the only protocol the monitor speaks.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -44,6 +46,25 @@ class Series:
 
     def rows(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=False)) for row in self.values]
+
+
+class CachedPing:
+    """``InfluxClient.ping`` at most once a ``ttl_s``: a health checker polling hard must
+    not load InfluxDB (``/readyz`` on the public and the admin listener)."""
+
+    def __init__(self, influx: InfluxClient, ttl_s: float = 1.0) -> None:
+        self.influx = influx
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._at: float | None = None
+        self._ok = False
+
+    def ok(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if self._at is None or now - self._at > self.ttl_s:
+                self._ok, self._at = self.influx.ping(), now
+            return self._ok
 
 
 class InfluxClient:
