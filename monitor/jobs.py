@@ -25,18 +25,18 @@ def schedule_jobs(config: Config, engine: Engine, scheduler: Any) -> None:
     """
     from apscheduler.triggers.cron import CronTrigger
 
-    from monitor.reports.schedule import load_schedule, schedule_reports
+    from monitor.reports.schedule import add_report_jobs, load_schedule
 
-    load_schedule(config.rules_dir)           # validate first: all jobs or none
+    reports = load_schedule(config.rules_dir)     # validate first: all jobs or none
     quiet_apscheduler()
     engine.schedule(scheduler)
     scheduler.add_job(prune_job, CronTrigger.from_crontab(PRUNE_CRON, timezone="UTC"),
                       args=(config,), id="prune-raw", name="prune raw readings",
                       replace_existing=True, coalesce=True, max_instances=1,
                       misfire_grace_time=6 * 3600)
-    reports = schedule_reports(config, scheduler)
+    add_report_jobs(config, reports, scheduler)
     log.info("scheduled %d rule groups, the daily prune and %d reports",
-             len(engine.groups), reports)
+             len(engine.groups), len(reports))
 
 
 def quiet_apscheduler() -> None:

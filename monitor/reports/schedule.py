@@ -141,9 +141,13 @@ def report_message(entry: Scheduled, path: Path, sender: str,
 
 def schedule_reports(config: Config, scheduler: Any) -> int:
     """Add a CronTrigger job per entry of ``rules/reports.yaml``; how many were added."""
+    return add_report_jobs(config, load_schedule(config.rules_dir), scheduler)
+
+
+def add_report_jobs(config: Config, entries: list[Scheduled], scheduler: Any) -> int:
+    """One CronTrigger job per entry already loaded (:func:`load_schedule`)."""
     from apscheduler.triggers.cron import CronTrigger
 
-    entries = load_schedule(config.rules_dir)
     for entry in entries:
         scheduler.add_job(_job, CronTrigger.from_crontab(entry.cron, timezone="UTC"),
                           args=(config, entry), id=f"report:{entry.name}", name=entry.name,
