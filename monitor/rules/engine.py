@@ -32,7 +32,7 @@ from monitor.notify.outbox import DeliveryWorker, Outbox
 from monitor.notify.policy import Policy, load_policy
 from monitor.notify.senders import build_senders
 from monitor.notify.silences import SilenceStore
-from monitor.rules.evaluate import Evaluator, GroupResult, StateFile
+from monitor.rules.evaluate import QUERY_CONCURRENCY, Evaluator, GroupResult, StateFile
 from monitor.rules.load import load_dir
 from monitor.rules.model import Alert, Group
 from monitor.store.influx import InfluxClient
@@ -44,10 +44,9 @@ TICK_S = 10.0   # the dispatcher's clock: group_wait and repeats need not wait f
 # the process was down (and `make demo` has its history in) before rules judge "no data".
 FIRST_RUN_DELAY_S = 15.0
 # Connections to InfluxDB, at least: APScheduler's thread pool may run every group at once,
-# each with Evaluator.concurrency queries (or its transition write). Beyond the pool, urllib3
+# each with QUERY_CONCURRENCY queries (or its transition write). Beyond the pool, urllib3
 # opens extra connections and logs "Connection pool is full" as it discards them.
 MIN_INFLUX_POOL = 8
-EVAL_CONCURRENCY = 2      # queries in flight per group
 
 
 @dataclass
@@ -69,8 +68,7 @@ class Engine:
         state_dir = config.state_dir
         groups = load_dir(rules_dir)
         influx = InfluxClient(config, maxsize=influx_pool_size(len(groups)))
-        evaluator = Evaluator(influx, StateFile(state_dir / "rules.json"),
-                              concurrency=EVAL_CONCURRENCY)
+        evaluator = Evaluator(influx, StateFile(state_dir / "rules.json"))
         policy = load_policy(rules_dir / "notify.yaml")
         channels = load_channels(rules_dir / "channels.yaml", os.environ if env is None else env)
         outbox = Outbox(state_dir)
@@ -130,7 +128,7 @@ class Engine:
         self.deliver.stop_event.set()
 
 
-def influx_pool_size(groups: int, concurrency: int = EVAL_CONCURRENCY) -> int:
+def influx_pool_size(groups: int, concurrency: int = QUERY_CONCURRENCY) -> int:
     """Every group querying at once, plus one spare: idle pool slots cost no socket."""
     return max(MIN_INFLUX_POOL, groups * concurrency + 1)
 

@@ -39,6 +39,7 @@ from monitor.timeutil import human_duration
 
 log = logging.getLogger(__name__)
 RULE_STATE = "rule_state"
+QUERY_CONCURRENCY = 2   # queries in flight per group: one query already uses both cores
 MAX_ROOM_FILTER = 200   # a regex of more room ids costs more than reading every room
 # Rule kinds whose value is a duration in seconds (silent for, incident open for): their
 # alerts carry the label unit=s so messages print "51 min", not a sensor's unit.
@@ -78,7 +79,8 @@ class StateFile:
 
 class Evaluator:
     def __init__(self, influx: InfluxClient, state_file: StateFile,
-                 write_transitions: bool = True, concurrency: int = 2) -> None:
+                 write_transitions: bool = True,
+                 concurrency: int = QUERY_CONCURRENCY) -> None:
         self.influx = influx
         self.concurrency = max(1, concurrency)
         self.state_file = state_file
