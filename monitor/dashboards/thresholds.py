@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.rules.load import RuleFileError, RuleFileErrors, parse_dir
-from monitor.rules.model import LEVELS, Group, Threshold
+from monitor.rules.model import LEVELS, Group, Threshold, required_bound
 
 OK_COLOUR = "green"
 LEVEL_COLOURS = {"info": "yellow", "warning": "orange", "critical": "red"}
@@ -74,21 +74,16 @@ class Limits:
         if below:
             conditions.append(compare(">=", max(below)))
         if outside:
-            conditions.append(compare(">=", max(_need(t.low) for t in outside)))
-            conditions.append(compare("<=", min(_need(t.high) for t in outside)))
-        conditions += [f"({compare('<', _need(t.low))} OR {compare('>', _need(t.high))})"
+            conditions.append(compare(">=", max(required_bound(t.low) for t in outside)))
+            conditions.append(compare("<=", min(required_bound(t.high) for t in outside)))
+        conditions += [f"({compare('<', required_bound(t.low))} OR "
+                       f"{compare('>', required_bound(t.high))})"
                        for _, t in self.levels if t.op == "inside"]
         return " AND ".join(conditions)
 
     def describe(self) -> str:
         levels = ", ".join(f"{level} {threshold.describe()}" for level, threshold in self.levels)
         return f"{levels} (from {', '.join(self.rules)})"
-
-
-def _need(bound: float | None) -> float:
-    if bound is None:
-        raise ValueError("threshold without its bounds (the rule loader refuses those)")
-    return bound
 
 
 def number(value: float) -> str:

@@ -38,10 +38,10 @@ class Threshold:
     def breached(self, value: float) -> bool:
         """The condition that starts (or keeps, without hysteresis) the alert."""
         if self.op == "above":
-            return value > _need(self.value)
+            return value > required_bound(self.value)
         if self.op == "below":
-            return value < _need(self.value)
-        low, high = _need(self.low), _need(self.high)
+            return value < required_bound(self.value)
+        low, high = required_bound(self.low), required_bound(self.high)
         inside = low <= value <= high
         return not inside if self.op == "outside" else inside
 
@@ -52,11 +52,11 @@ class Threshold:
         if self.op == "below":
             return value > self.resolve if self.resolve is not None else not self.breached(value)
         if self.op == "outside":
-            low = self.resolve_low if self.resolve_low is not None else _need(self.low)
-            high = self.resolve_high if self.resolve_high is not None else _need(self.high)
+            low = self.resolve_low if self.resolve_low is not None else required_bound(self.low)
+            high = self.resolve_high if self.resolve_high is not None else required_bound(self.high)
             return low <= value <= high
-        low = self.resolve_low if self.resolve_low is not None else _need(self.low)
-        high = self.resolve_high if self.resolve_high is not None else _need(self.high)
+        low = self.resolve_low if self.resolve_low is not None else required_bound(self.low)
+        high = self.resolve_high if self.resolve_high is not None else required_bound(self.high)
         return value < low or value > high
 
     def describe(self) -> str:
@@ -65,7 +65,8 @@ class Threshold:
         return f"{self.op} [{self.low:g}, {self.high:g}]"
 
 
-def _need(value: float | None) -> float:
+def required_bound(value: float | None) -> float:
+    """A threshold bound the loader guarantees; a bug, not bad input, when missing."""
     if value is None:
         raise ValueError("threshold bound missing (the loader should have refused this rule)")
     return value

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from monitor.ingest.points import influxql_ident, influxql_string
-from monitor.rules.model import Rule, Threshold
+from monitor.rules.model import Rule, Threshold, required_bound
 from monitor.store.influx import Series
 
 NS_PER_S = 1_000_000_000
@@ -123,9 +123,7 @@ def within_sql(threshold: Threshold, field: str) -> str:
 
 
 def _number(value: float | None) -> str:
-    if value is None:
-        raise ValueError("threshold bound missing (the loader should have refused this rule)")
-    return repr(float(value))
+    return repr(float(required_bound(value)))
 
 
 def _regex_literal(text: str) -> str:
