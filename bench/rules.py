@@ -452,16 +452,14 @@ def floor_query(rule: Rule, at_ns: int) -> str:
     room's series for the window. No evaluator can do less than this, so its
     1k -> 10k ratio bounds the cycle's.
     """
-    from monitor.ingest.points import influxql_ident, influxql_string
-    from monitor.rules.query import SILENT_LOOKBACK_S, build_query
+    from monitor.ingest.points import influxql_string
+    from monitor.rules.query import SILENT_LOOKBACK_S, build_query, tag_filters, time_bounds
 
     if rule.kind == "incident":
         return build_query(rule, at_ns)
     lookback = SILENT_LOOKBACK_S if rule.kind == "no_data" else rule.window_s
-    where = [f'"sensor_type" = {influxql_string(rule.sensor or "")}',
-             *(f"{influxql_ident(tag)} = {influxql_string(value)}"
-               for tag, value in sorted(rule.where.items())),
-             f"time > {at_ns - int(lookback * NS)}", f"time <= {at_ns}"]
+    where = [f'"sensor_type" = {influxql_string(rule.sensor or "")}', *tag_filters(rule),
+             *time_bounds(at_ns, lookback)]
     return f'SELECT count("value") FROM "sensor" WHERE {" AND ".join(where)}'
 
 

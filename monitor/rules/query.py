@@ -58,8 +58,8 @@ def build_query(rule: Rule, at_ns: int, *, breaching_only: bool = False,
         select, lookback = 'sum("step") AS "value"', rule.window_s
     else:
         select, lookback = f'{_AGGREGATES[rule.aggregate]} AS "value"', rule.window_s
-    where = [f'"sensor_type" = {influxql_string(rule.sensor or "")}', *_where(rule),
-             *_bounds(at_ns, lookback)]
+    where = [f'"sensor_type" = {influxql_string(rule.sensor or "")}', *tag_filters(rule),
+             *time_bounds(at_ns, lookback)]
     if rooms is not None:
         where.append(f'"room_id" =~ /^({"|".join(_regex_literal(r) for r in sorted(rooms))})$/')
     source = '"sensor"'
@@ -67,8 +67,8 @@ def build_query(rule: Rule, at_ns: int, *, breaching_only: bool = False,
         source = _rate_steps(where)
         where = []
     where_sql = f' WHERE {" AND ".join(where)}' if where else ""
-    inner = f"SELECT {select} FROM {source}{where_sql} GROUP BY {_group_by(ROOM_TAGS)}"
-    outer = _flat(inner, ("value", *ROOM_TAGS))
+    inner = f"SELECT {select} FROM {source}{where_sql} GROUP BY {idents(ROOM_TAGS)}"
+    outer = flat_select(inner, ("value", *ROOM_TAGS))
     if breaching_only and can_filter_breaches(rule):
         outer += f" WHERE {breach_condition(rule)}"
     return outer
@@ -83,7 +83,7 @@ def _rate_steps(where: list[str]) -> str:
     rather than a rate of 0.
     """
     return (f'(SELECT difference("value") AS "step" FROM "sensor" WHERE {" AND ".join(where)} '
-            f"GROUP BY {_group_by(ROOM_TAGS)})")
+            f"GROUP BY {idents(ROOM_TAGS)})")
 
 
 def can_filter_breaches(rule: Rule) -> bool:
@@ -132,7 +132,7 @@ def _regex_literal(text: str) -> str:
 
 
 def _incident_query(rule: Rule, at_ns: int) -> str:
-    where = ['"open" = true', *_where(rule), *_bounds(at_ns, INCIDENT_LOOKBACK_S)]
+    where = ['"open" = true', *tag_filters(rule), *time_bounds(at_ns, INCIDENT_LOOKBACK_S)]
     match = rule.incident
     if match is not None and match.alert_type is not None:
         where.append(f'"alert_type" = {influxql_string(str(match.alert_type))}')
@@ -140,11 +140,11 @@ def _incident_query(rule: Rule, at_ns: int) -> str:
         where.append(f'"component" = {influxql_string(str(match.component))}')
     inner = (f'SELECT min("start_ms") AS "start_ms", last("room_name") AS "room_name" '
              f'FROM "room_incident" WHERE {" AND ".join(where)} '
-             f'GROUP BY {_group_by(("room_id", "building", "floor"))}')
-    return _flat(inner, ("start_ms", "room_name", "room_id", "building", "floor"))
+             f'GROUP BY {idents(("room_id", "building", "floor"))}')
+    return flat_select(inner, ("start_ms", "room_name", "room_id", "building", "floor"))
 
 
-def _flat(inner: str, columns: tuple[str, ...]) -> str:
+def flat_select(inner: str, columns: tuple[str, ...]) -> str:
     """One table with a row per room instead of a series per room.
 
     InfluxDB 1.x answers ``GROUP BY`` tags with one series per room; at 10,000
@@ -154,17 +154,18 @@ def _flat(inner: str, columns: tuple[str, ...]) -> str:
     return f"SELECT {', '.join(influxql_ident(c) for c in columns)} FROM ({inner})"
 
 
-def _where(rule: Rule) -> list[str]:
+def tag_filters(rule: Rule) -> list[str]:
     return [f"{influxql_ident(tag)} = {influxql_string(value)}"
             for tag, value in sorted(rule.where.items())]
 
 
-def _bounds(at_ns: int, lookback_s: float) -> list[str]:
+def time_bounds(at_ns: int, lookback_s: float) -> list[str]:
+    """``(at - lookback, at]``: explicit bounds, so the past can be evaluated too."""
     return [f"time > {at_ns - int(lookback_s * NS_PER_S)}", f"time <= {at_ns}"]
 
 
-def _group_by(tags: tuple[str, ...]) -> str:
-    return ", ".join(influxql_ident(tag) for tag in tags)
+def idents(names: tuple[str, ...]) -> str:
+    return ", ".join(influxql_ident(name) for name in names)
 
 
 def samples(rule: Rule, series: list[Series], at_ns: int,

@@ -20,7 +20,6 @@ from typing import Any
 from monitor.rules.model import LEVELS
 from monitor.status.levels import OK, RuleSet
 from monitor.status.query import (
-    NS_PER_S,
     READINGS_LOOKBACK_S,
     OpenIncident,
     Reading,
@@ -28,7 +27,7 @@ from monitor.status.query import (
     RuleStatus,
     Snapshot,
 )
-from monitor.timeutil import human_duration, ns_to_iso
+from monitor.timeutil import NS_PER_S, human_duration, ns_to_iso
 
 SEVERITIES = (OK, *LEVELS)            # ascending: ok < info < warning < critical
 STALE_AFTER_S = 20 * 60               # as the default co2-sensor-silent rule

@@ -21,13 +21,17 @@ from typing import Any, TypeVar
 
 from monitor.ingest.points import influxql_ident
 from monitor.rules.evaluate import RULE_STATE
-from monitor.rules.query import INCIDENT_LOOKBACK_S
+from monitor.rules.query import (
+    INCIDENT_LOOKBACK_S,
+    ROOM_TAGS,
+    flat_select,
+    idents,
+    time_bounds,
+)
 from monitor.store.influx import InfluxClient, Series
 
-NS_PER_S = 1_000_000_000
 READINGS_LOOKBACK_S = 2 * 3600      # older readings are not "latest" any more
 HISTORY_LOOKBACK_S = INCIDENT_LOOKBACK_S   # incidents and rule transitions: as the rules look
-ROOM_TAGS = ("room_id", "room_name", "building", "floor")
 
 
 @dataclass(frozen=True)
@@ -81,25 +85,25 @@ class Snapshot:
 def readings_query(at_ns: int) -> str:
     where = _bounds(at_ns, READINGS_LOOKBACK_S)
     inner = (f'SELECT last("value") AS "value" FROM "sensor" WHERE {where} '
-             f"GROUP BY {_idents((*ROOM_TAGS, 'sensor_type'))}")
-    return f"SELECT {_idents(('value', *ROOM_TAGS, 'sensor_type'))} FROM ({inner})"
+             f"GROUP BY {idents((*ROOM_TAGS, 'sensor_type'))}")
+    return flat_select(inner, ("value", *ROOM_TAGS, "sensor_type"))
 
 
 def incidents_query(at_ns: int) -> str:
     """Raw points, already one series: only open incidents, a handful even at scale."""
     columns = ("start_ms", "room_name", "room_id", "building", "floor", "alert_type",
                "alert_name", "component_name")
-    return (f'SELECT {_idents(columns)} FROM "room_incident" WHERE "open" = true '
+    return (f'SELECT {idents(columns)} FROM "room_incident" WHERE "open" = true '
             f"AND {_bounds(at_ns, HISTORY_LOOKBACK_S)}")
 
 
 def states_query(at_ns: int) -> str:
     """``last()`` with the tags of the point it selects: the state entered most recently."""
     tags = ("status", "level", "room_name", "building", "floor")
-    inner = (f'SELECT last("previous") AS "previous", {_idents((*tags, "value"))} '
+    inner = (f'SELECT last("previous") AS "previous", {idents((*tags, "value"))} '
              f'FROM {influxql_ident(RULE_STATE)} WHERE {_bounds(at_ns, HISTORY_LOOKBACK_S)} '
              f'GROUP BY "rule", "room_id"')
-    return f"SELECT {_idents(('rule', 'room_id', *tags, 'value'))} FROM ({inner})"
+    return flat_select(inner, ("rule", "room_id", *tags, "value"))
 
 
 def fetch(influx: InfluxClient, at_ns: int) -> Snapshot:
@@ -168,8 +172,4 @@ def _number(value: object) -> float | None:
 
 
 def _bounds(at_ns: int, lookback_s: float) -> str:
-    return f"time > {at_ns - int(lookback_s * NS_PER_S)} AND time <= {at_ns}"
-
-
-def _idents(names: tuple[str, ...]) -> str:
-    return ", ".join(influxql_ident(name) for name in names)
+    return " AND ".join(time_bounds(at_ns, lookback_s))
