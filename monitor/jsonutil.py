@@ -8,11 +8,13 @@ faster than ``json``, which is most of what separates us from a bare receiver.
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from monitor.atomicfile import read_state, write_bytes_atomic
 
 JSONDecodeError = orjson.JSONDecodeError  # a ValueError subclass
 
@@ -31,8 +33,10 @@ def dumps(value: Any) -> bytes:
 
 
 def write_atomic(path: Path, value: Any) -> None:
-    """Replace ``path`` with ``value`` as JSON, all or nothing (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_bytes(dumps(value))
-    os.replace(temp, path)
+    """Replace the state file ``path`` with ``value`` as JSON (:mod:`monitor.atomicfile`)."""
+    write_bytes_atomic(path, dumps(value), keep_last_good=True)
+
+
+def read_json_state(path: Path, default: Callable[[], Any]) -> Any:
+    """A JSON state file written by :func:`write_atomic`; unusable → ``StateFileError``."""
+    return read_state(path, loads, default)

@@ -18,9 +18,7 @@ from __future__ import annotations
 import builtins
 import fcntl
 import json
-import os
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,6 +26,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from monitor.atomicfile import StateFileError, read_state, write_bytes_atomic
 from monitor.notify.policy import alert_labels, labels_match, matcher_errors
 from monitor.rules.model import Alert
 
@@ -154,16 +153,11 @@ class SilenceStore:
         return current[_find(current, silence_id)]
 
     def _read(self) -> builtins.list[Silence]:
+        # Refuse rather than treat as empty: that would un-silence everything.
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        try:
-            data = json.loads(text)
-            return [Silence.from_json(item) for item in data["silences"]]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            # Refuse rather than treat as empty: that would un-silence everything.
-            raise SilenceError(f"{self.path}: unreadable silences file: {exc}") from exc
+            return read_state(self.path, _parse_silences, list)
+        except StateFileError as exc:
+            raise SilenceError(str(exc)) from exc
 
     @contextmanager
     def _locked(self) -> Iterator[builtins.list[Silence]]:
@@ -178,16 +172,12 @@ class SilenceStore:
 
     def _write(self, current: builtins.list[Silence]) -> None:
         payload = {"version": FORMAT_VERSION, "silences": [s.to_json() for s in current]}
-        fd, temp = tempfile.mkstemp(prefix=".silences.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(payload, out, indent=1, sort_keys=True)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        text = json.dumps(payload, indent=1, sort_keys=True)
+        write_bytes_atomic(self.path, text.encode("utf-8"), keep_last_good=True)
+
+
+def _parse_silences(data: bytes) -> builtins.list[Silence]:
+    return [Silence.from_json(item) for item in json.loads(data)["silences"]]
 
 
 def _new_id(taken: set[str]) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from monitor.atomicfile import write_bytes_atomic
 from monitor.config import Config
 from monitor.reports.air_query import air_quality
 from monitor.reports.guidance import load_guidance
@@ -56,8 +57,5 @@ def write(config: Config, request: Request, now_ns: int, out: Path | None) -> st
     """Render the report; write it to ``out`` atomically when given. The text either way."""
     text = render(build(config, request, now_ns), request.fmt, now_ns)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        temp = out.with_name(f".{out.name}.tmp")
-        temp.write_text(text, encoding="utf-8")
-        temp.replace(out)
+        write_bytes_atomic(out, text.encode("utf-8"), mode=0o644)
     return text

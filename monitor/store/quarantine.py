@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monitor.atomicfile import write_bytes_atomic
+
 
 @dataclass(frozen=True)
 class QuarantinedEvent:
@@ -52,13 +54,8 @@ class Quarantine:
             "body": text if text is not None else base64.b64encode(body).decode("ascii"),
             "body_encoding": "utf-8" if text is not None else "base64",
         }
-        self.directory.mkdir(parents=True, exist_ok=True)
-        temp = self.directory / f".{item_id}.tmp"
-        with temp.open("w", encoding="utf-8") as handle:
-            json.dump(document, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, self.directory / f"{item_id}.json")
+        write_bytes_atomic(self.directory / f"{item_id}.json",
+                           json.dumps(document, ensure_ascii=False).encode("utf-8"))
         return item_id
 
     def items(self) -> list[QuarantinedEvent]:

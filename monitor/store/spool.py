@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.atomicfile import fsync_directory
+
 HEADER = struct.Struct("<IIq")
 _COMMIT_DELAY_S = 0.0003
 _BUSY_WITHIN_S = 0.005
@@ -125,7 +127,7 @@ class SpoolAppender:
             path = self.directory / (self._stem + ACTIVE)
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             if self.fsync:
-                _fsync_dir(self.directory)
+                fsync_directory(self.directory)
         return self._fd
 
     def _seal_locked(self) -> None:
@@ -146,14 +148,6 @@ class SpoolAppender:
         with self._lock:
             if self._pid == os.getpid():
                 self._seal_locked()
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def spool_bytes(directory: Path) -> int:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from pathlib import Path
 from typing import Any
+
+from monitor.atomicfile import create_exclusive
 
 DROPPED_KEYS = frozenset({"passcode", "join_url", "password"})
 VISITOR_KEYS = frozenset({"visitor_email", "visitor_name"})
@@ -61,13 +62,5 @@ def load_salt(configured: str, state_dir: Path) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    state_dir.mkdir(parents=True, exist_ok=True)
-    temp = state_dir / f".salt.{os.getpid()}.{secrets.token_hex(4)}"
-    temp.write_bytes(secrets.token_hex(32).encode("ascii"))
-    try:
-        os.link(temp, path)  # atomic: exactly one process's salt wins
-    except FileExistsError:
-        pass
-    finally:
-        temp.unlink()
+    create_exclusive(path, secrets.token_hex(32).encode("ascii"))  # one process's salt wins
     return path.read_bytes()
