@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -39,6 +40,16 @@ class Config:
     timestamp_window_s: int = field(default=300, metadata={"env": "ZRMON_TIMESTAMP_WINDOW_S"})
     retry_window_s: int = field(default=7200, metadata={"env": "ZRMON_RETRY_WINDOW_S"})
     max_body_bytes: int = field(default=1 * MiB, metadata={"env": "ZRMON_MAX_BODY_BYTES"})
+    # What one parsed body may cost (monitor/webhooks/bounds.py, docs/ingest.md).
+    max_json_depth: int = field(default=32, metadata={"env": "ZRMON_MAX_JSON_DEPTH"})
+    max_json_items: int = field(default=10_000, metadata={"env": "ZRMON_MAX_JSON_ITEMS"})
+    max_json_nodes: int = field(default=50_000, metadata={"env": "ZRMON_MAX_JSON_NODES"})
+    max_string_bytes: int = field(default=65_536, metadata={"env": "ZRMON_MAX_STRING_BYTES"})
+    # Secret rotation: Zoom's previous token is still accepted until this ISO-8601 time.
+    previous_secret_token: str = field(default="",
+                                       metadata={"env": "ZOOM_WEBHOOK_SECRET_TOKEN_PREVIOUS"})
+    previous_secret_until: str = field(default="",
+                                       metadata={"env": "ZRMON_PREVIOUS_SECRET_UNTIL"})
     spool_max_bytes: int = field(default=1024 * MiB, metadata={"env": "ZRMON_SPOOL_MAX_BYTES"})
     spool_segment_bytes: int = field(default=16 * MiB,
                                      metadata={"env": "ZRMON_SPOOL_SEGMENT_BYTES"})
@@ -94,6 +105,7 @@ class Config:
                 "username and password must be set together",
             )
         _check_retention("ZRMON_RAW_RETENTION", self.raw_retention)
+        self.previous_secret_until_s()
         _check_retention("ZRMON_ROLLUP_RETENTION", self.rollup_retention)
         for spec in fields(self):
             value = getattr(self, spec.name)
@@ -104,6 +116,29 @@ class Config:
         if not self.secret_token:
             raise ConfigError("ZOOM_WEBHOOK_SECRET_TOKEN",
                               "is required to verify Zoom's signatures")
+
+    def previous_secret_until_s(self) -> float | None:
+        """End of the rotation overlap (Unix seconds); None without a previous token.
+
+        A previous token without an end would stay valid forever once forgotten,
+        so it is refused; so is a time without a zone, which reads differently
+        on every host.
+        """
+        if not self.previous_secret_token:
+            return None
+        variable = "ZRMON_PREVIOUS_SECRET_UNTIL"
+        if not self.previous_secret_until:
+            raise ConfigError(variable, "is required with ZOOM_WEBHOOK_SECRET_TOKEN_PREVIOUS "
+                                        "(when the previous token stops being accepted)")
+        try:
+            until = datetime.fromisoformat(self.previous_secret_until.strip())
+        except ValueError:
+            raise ConfigError(variable, f"not an ISO-8601 time: {self.previous_secret_until!r}"
+                                        " (write e.g. 2026-12-03T12:00:00Z)") from None
+        if until.tzinfo is None:
+            raise ConfigError(variable,
+                              f"needs a time zone, e.g. Z: {self.previous_secret_until!r}")
+        return until.timestamp()
 
     @property
     def spool_dir(self) -> Path:

@@ -8,7 +8,7 @@ quarantine size) are computed when scraped, so they are never stale.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_RECEIVED = Counter(
     "zrmon_events_received_total",
@@ -40,4 +40,30 @@ WRITE_ERRORS = Counter(
 )
 WRITER_QUARANTINED = Counter(
     "zrmon_writer_quarantined_total", "Events InfluxDB refused, moved to quarantine."
+)
+# The receiver's view of itself (monitor/webhooks/routes.py): what Zoom's 3-second budget
+# and its clock look like from here, before deliveries start failing.
+ACK_LATENCY = Histogram(
+    "zrmon_webhook_ack_seconds",
+    "Time from a webhook request reaching the app to its answer, by outcome.",
+    ["outcome"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CLOCK_SKEW = Histogram(
+    "zrmon_webhook_clock_skew_seconds",
+    "Our clock minus x-zm-request-timestamp on correctly signed first deliveries.",
+    buckets=(-300, -120, -60, -30, -10, -5, -2, -1, 0, 1, 2, 5, 10, 30, 60, 120, 300),
+)
+CLOCK_SKEW_LAST = Gauge(
+    "zrmon_webhook_clock_skew_last_seconds",
+    "The most recent clock skew seen on a correctly signed first delivery.",
+    multiprocess_mode="mostrecent",
+)
+SIGNATURE_FAILURES = Counter(
+    "zrmon_webhook_signature_failures_total", "Requests refused with 401, by reason.", ["reason"]
+)
+SIGNATURES_VERIFIED = Counter(
+    "zrmon_webhook_signatures_verified_total",
+    "Requests whose signature verified, by token (current, or previous during a rotation).",
+    ["token"],
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.config import Config
+from monitor.services import limits_of
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import SpoolAppender
 from monitor.webhooks.intake import Intake, Privacy, parse_body, prepare
@@ -22,12 +23,13 @@ def replay(config: Config, quarantine: Quarantine, ids: list[str] | None) -> dic
     spool = SpoolAppender(config.spool_dir, fsync=True, segment_bytes=config.spool_segment_bytes,
                           max_bytes=config.spool_max_bytes)
     wanted = set(ids) if ids else None
+    limits = limits_of(config)
     replayed: list[str] = []
     still_invalid: dict[str, dict[str, list[str]]] = {}
     items = [item for item in quarantine.items() if wanted is None or item.id in wanted]
     try:
         for item in items:
-            parsed = parse_body(item.body)
+            parsed = parse_body(item.body, limits, privacy)
             intake = parsed if isinstance(parsed, Intake) else prepare(parsed, privacy)
             if intake.status != 200 or intake.spool_payload is None:
                 still_invalid[item.id] = intake.quarantine[0].errors if intake.quarantine else {}

@@ -16,6 +16,7 @@ from monitor.config import Config
 from monitor.store.influx import CachedPing, InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import SpoolAppender, spool_bytes
+from monitor.webhooks.bounds import Limits
 from monitor.webhooks.intake import Privacy
 from monitor.webhooks.privacy import load_salt
 from monitor.webhooks.signature import SignaturePolicy
@@ -31,6 +32,7 @@ class Services:
     spool: SpoolAppender
     quarantine: Quarantine
     influx: InfluxClient
+    limits: Limits = field(default_factory=Limits)
     ping: CachedPing = field(init=False)
 
     def __post_init__(self) -> None:
@@ -41,7 +43,9 @@ class Services:
         return cls(
             config=config,
             signature=SignaturePolicy(config.secret_token.encode("utf-8"),
-                                      config.timestamp_window_s, config.retry_window_s),
+                                      config.timestamp_window_s, config.retry_window_s,
+                                      config.previous_secret_token.encode("utf-8"),
+                                      config.previous_secret_until_s()),
             privacy=Privacy(load_salt(config.hash_salt, config.state_dir),
                             config.store_visitor_pii),
             spool=SpoolAppender(config.spool_dir, fsync=config.spool_fsync,
@@ -49,6 +53,7 @@ class Services:
                                 max_bytes=config.spool_max_bytes),
             quarantine=Quarantine(config.quarantine_dir),
             influx=InfluxClient(config, timeout=2.0),
+            limits=limits_of(config),
         )
 
     def influx_reachable(self) -> bool:
@@ -65,6 +70,12 @@ class Services:
 
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
+
+
+def limits_of(config: Config) -> Limits:
+    """The body bounds a Config sets (the receiver's and ``zrmon quarantine replay``'s)."""
+    return Limits(max_depth=config.max_json_depth, max_items=config.max_json_items,
+                  max_nodes=config.max_json_nodes, max_string_bytes=config.max_string_bytes)
 
 
 def services() -> Services:

@@ -14,10 +14,22 @@ from typing import Any
 from marshmallow import ValidationError
 
 from monitor import jsonutil
-from monitor.webhooks.privacy import needs_scrub, scrub
-from monitor.webhooks.schemas import flatten_errors, validate_event, validate_reading
+from monitor.webhooks import bounds
+from monitor.webhooks.bounds import LimitExceeded, Limits
+from monitor.webhooks.privacy import could_need_scrub, needs_scrub, scrub
+from monitor.webhooks.schemas import (
+    TRUNCATED,
+    flatten_errors,
+    truncation_note,
+    validate_event,
+    validate_reading,
+)
 
 SENSOR_EVENT = "zoomroom.sensor_data"
+#: Fields named in one answer or quarantine entry. 250,000 bad items are one
+#: mistake; naming each would cost more than the rest of the request (and
+#: make a 48 MB answer), so the first ones are named and the rest counted out.
+MAX_REPORTED_ERRORS = 50
 
 
 @dataclass(frozen=True)
@@ -43,29 +55,68 @@ class Privacy:
     keep_visitor_pii: bool = False
 
 
-def parse_body(body: bytes) -> dict[str, Any] | Intake:
-    """The JSON object, or the 400 to answer (the raw body is quarantined)."""
+def parse_body(body: bytes, limits: Limits, privacy: Privacy) -> dict[str, Any] | Intake:
+    """The JSON object, or the 400/413 to answer (the body is quarantined).
+
+    The bounds are checked before any schema sees the value, so what a
+    delivery can cost is set by configuration, not by its content.
+    """
     try:
         data = jsonutil.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        if bounds.parser_depth_error(str(exc)):
+            return _over_limit(LimitExceeded(
+                bounds.MAX_DEPTH, limits.max_depth, "",
+                f"nested deeper than {min(limits.max_depth, 1024)} levels"), None, body, privacy)
         errors = {"body": [f"not valid JSON: {str(exc)[:200]}"]}
         return _rejected(400, "", "invalid_json", errors, body)
+    if not bounds.within_by_size(body, limits):
+        exceeded = bounds.check(data, limits)
+        if exceeded is not None:
+            return _over_limit(exceeded, data, body, privacy)
     if not isinstance(data, dict):
         errors = {"body": ["must be a JSON object"]}
         return _rejected(400, "", "invalid_json", errors, body)
     return data
 
 
+def _over_limit(exceeded: LimitExceeded, data: Any, body: bytes, privacy: Privacy) -> Intake:
+    """413 naming the bound; the body is kept, scrubbed if it may hold credentials.
+
+    A body the parser refused for its depth cannot be scrubbed; if it may hold
+    credentials only the errors are kept.
+    """
+    event = data.get("event") if isinstance(data, dict) else None
+    field_name = exceeded.field or "body"
+    errors = {field_name: [f"{exceeded.message} ({exceeded.limit})"]}
+    response = {
+        "error": "limit_exceeded",
+        "limit": exceeded.limit,
+        "bound": exceeded.bound,
+        "field": field_name,
+        "message": f"{field_name}: {exceeded.message}; raise ZRMON_{exceeded.limit.upper()} "
+                   "if Zoom really sends this",
+        "fields": errors,
+    }
+    kept = body
+    if could_need_scrub(body):
+        kept = b"" if data is None else _dump(
+            scrub(data, privacy.salt, keep_visitor_pii=privacy.keep_visitor_pii))
+    entry = QuarantineEntry(kept, "limit_exceeded", errors)
+    name = event if isinstance(event, str) else ""
+    return Intake(413, name, "limit_exceeded", response, quarantine=[entry])
+
+
 def prepare(data: dict[str, Any], privacy: Privacy) -> Intake:
     event = data.get("event")
     if not isinstance(event, str):
         errors = {"event": ["Missing or not a string."]}
-        return _rejected(422, "", "invalid", errors, _dump(_scrubbed(data, privacy)))
+        return _rejected(422, "", "invalid", errors, _scrubbed_dump(data, privacy))
     try:
-        loaded = validate_event(event, data)
+        loaded = validate_event(event, data, max_errors=MAX_REPORTED_ERRORS + 1)
     except ValidationError as exc:
-        errors = flatten_errors(exc.messages)
-        return _rejected(422, event, "invalid", errors, _dump(_scrubbed(data, privacy)))
+        errors = flatten_errors(exc.messages, limit=MAX_REPORTED_ERRORS)
+        return _rejected(422, event, "invalid", errors, _scrubbed_dump(data, privacy))
     quarantine: list[QuarantineEntry] = []
     if event == SENSOR_EVENT:
         readings_result = _split_readings(data, loaded, privacy)
@@ -96,6 +147,9 @@ def _split_readings(
             good.append(validate_reading(reading))
         except ValidationError as exc:
             bad.append(reading)
+            if len(errors) >= MAX_REPORTED_ERRORS:
+                errors[TRUNCATED] = [truncation_note(MAX_REPORTED_ERRORS)]
+                continue
             for path, messages in flatten_errors(exc.messages).items():
                 errors[f"payload.object.sensor_data.{index}.{path}"] = messages
     obj["sensor_data"] = good
@@ -103,13 +157,18 @@ def _split_readings(
         return []
     if not good:
         return _rejected(422, SENSOR_EVENT, "invalid", errors, _dump(data))
-    leftover = copy.deepcopy(data)
-    leftover["payload"]["object"]["sensor_data"] = bad
-    return [QuarantineEntry(_dump(_scrubbed(leftover, privacy)), "invalid_readings", errors)]
+    leftover = copy.copy(data)
+    leftover["payload"] = copy.copy(data["payload"])
+    leftover["payload"]["object"] = {**data["payload"]["object"], "sensor_data": bad}
+    return [QuarantineEntry(_scrubbed_dump(leftover, privacy), "invalid_readings", errors)]
 
 
-def _scrubbed(data: dict[str, Any], privacy: Privacy) -> Any:
-    return scrub(data, privacy.salt, keep_visitor_pii=privacy.keep_visitor_pii)
+def _scrubbed_dump(data: dict[str, Any], privacy: Privacy) -> bytes:
+    """The JSON of ``data`` without credentials; most bodies have none, and skip the copy."""
+    text = _dump(data)
+    if not could_need_scrub(text):
+        return text
+    return _dump(scrub(data, privacy.salt, keep_visitor_pii=privacy.keep_visitor_pii))
 
 
 def _rejected(

@@ -33,20 +33,48 @@ def pseudonym(salt: bytes, value: str) -> str:
 
 
 def scrub(value: Any, salt: bytes, *, keep_visitor_pii: bool = False) -> Any:
-    """A copy of a JSON value without credentials and with visitors pseudonymised."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if key in DROPPED_KEYS:
-                continue
-            if key in VISITOR_KEYS and not keep_visitor_pii and isinstance(item, str) and item:
-                out[key] = pseudonym(salt, item)
-            else:
-                out[key] = scrub(item, salt, keep_visitor_pii=keep_visitor_pii)
-        return out
-    if isinstance(value, list):
-        return [scrub(item, salt, keep_visitor_pii=keep_visitor_pii) for item in value]
-    return value
+    """A copy of a JSON value without credentials and with visitors pseudonymised.
+
+    Iterative, so a body at the nesting limit (or a quarantined one beyond
+    it) cannot exhaust the interpreter's stack.
+    """
+    if not isinstance(value, dict | list):
+        return value
+    root: dict[str, Any] | list[Any] = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any]] = [(value, root)]
+    child: dict[str, Any] | list[Any]
+    while stack:
+        source, target = stack.pop()
+        if isinstance(source, dict):
+            for key, item in source.items():
+                if key in DROPPED_KEYS:
+                    continue
+                if key in VISITOR_KEYS and not keep_visitor_pii and isinstance(item, str) and item:
+                    target[key] = pseudonym(salt, item)
+                elif isinstance(item, dict | list):
+                    target[key] = child = {} if isinstance(item, dict) else []
+                    stack.append((item, child))
+                else:
+                    target[key] = item
+        else:
+            for item in source:
+                if isinstance(item, dict | list):
+                    child = {} if isinstance(item, dict) else []
+                    target.append(child)
+                    stack.append((item, child))
+                else:
+                    target.append(item)
+    return root
+
+
+# What a scrub could change, as the key appears in a JSON text. A text without any
+# of these (and without escapes that could spell one) needs no scrub.
+_NEEDLES = (*(f'"{key}"'.encode() for key in sorted(DROPPED_KEYS | VISITOR_KEYS)), b"\\u")
+
+
+def could_need_scrub(text: bytes) -> bool:
+    """Whether ``scrub`` might change the value this JSON text encodes (a cheap byte search)."""
+    return any(needle in text for needle in _NEEDLES)
 
 
 def needs_scrub(event: str) -> bool:

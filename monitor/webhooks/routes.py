@@ -14,9 +14,17 @@ import logging
 import time
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
-from monitor.metrics import EVENTS_RECEIVED, READINGS_REJECTED
+from monitor.metrics import (
+    ACK_LATENCY,
+    CLOCK_SKEW,
+    CLOCK_SKEW_LAST,
+    EVENTS_RECEIVED,
+    READINGS_REJECTED,
+    SIGNATURE_FAILURES,
+    SIGNATURES_VERIFIED,
+)
 from monitor.services import Services, services
 from monitor.store.spool import SpoolFullError
 from monitor.webhooks.catalog import load_catalog
@@ -42,6 +50,9 @@ _ACCEPTED_BYTES = json.dumps(_ACCEPTED).encode()
 def _answer(status: int, body: dict[str, Any], event: str, outcome: str) -> tuple[Response, int]:
     label = event if event in known_events() or event == URL_VALIDATION else "other"
     EVENTS_RECEIVED.labels(label, outcome).inc()
+    started = g.get("ack_started")
+    if started is not None:
+        ACK_LATENCY.labels(outcome).observe(time.perf_counter() - started)
     if body == _ACCEPTED:  # the hot path: skip serialising the same bytes every time
         return Response(_ACCEPTED_BYTES, mimetype="application/json"), status
     return jsonify(body), status
@@ -49,10 +60,11 @@ def _answer(status: int, body: dict[str, Any], event: str, outcome: str) -> tupl
 
 @bp.post("/webhooks/zoom")
 def receive() -> tuple[Response, int]:
+    g.ack_started = time.perf_counter()
     svc = services()
     body = request.get_data(cache=False)
     try:
-        verify(
+        verified = verify(
             svc.signature,
             signature=request.headers.get("x-zm-signature"),
             timestamp=request.headers.get("x-zm-request-timestamp"),
@@ -61,9 +73,15 @@ def receive() -> tuple[Response, int]:
             retry_num=request.headers.get("x-zoom-retry-num"),
         )
     except SignatureError as exc:
+        SIGNATURE_FAILURES.labels(exc.reason).inc()
+        if exc.skew_s is not None:
+            _observe_skew(exc.skew_s, svc.signature.window_s)
         return _answer(401, {"error": "unauthorized", "message": str(exc)}, "", "unauthorized")
+    SIGNATURES_VERIFIED.labels(verified.token).inc()
+    if not verified.retry:
+        _observe_skew(verified.skew_s, svc.signature.window_s)
     received_ns = time.time_ns()
-    parsed = parse_body(body)
+    parsed = parse_body(body, svc.limits, svc.privacy)
     if isinstance(parsed, Intake):
         return _finish(svc, parsed, received_ns)
     if parsed.get("event") == URL_VALIDATION:
@@ -75,6 +93,25 @@ def receive() -> tuple[Response, int]:
         intake = Intake(200, str(parsed.get("event", "")), "quarantined", {"status": "quarantined"})
         intake.quarantine.append(_internal_error_entry(body, exc))
     return _finish(svc, intake, received_ns)
+
+
+_SKEW_WARNING_INTERVAL_S = 60.0
+_last_skew_warning = [0.0]
+
+
+def _observe_skew(skew_s: float, window_s: int) -> None:
+    """Record the sender's clock against ours; warn (once a minute) at half the window.
+
+    Retries are left out: they may carry their first attempt's timestamp.
+    """
+    CLOCK_SKEW.observe(skew_s)
+    CLOCK_SKEW_LAST.set(skew_s)
+    if abs(skew_s) > window_s / 2:
+        now = time.monotonic()
+        if now - _last_skew_warning[0] >= _SKEW_WARNING_INTERVAL_S:
+            _last_skew_warning[0] = now
+            log.warning("x-zm-request-timestamp is %+.0f s off our clock (deliveries are refused "
+                        "beyond %d s): check NTP on this host", skew_s, window_s)
 
 
 def _internal_error_entry(body: bytes, exc: Exception) -> QuarantineEntry:

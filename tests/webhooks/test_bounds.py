@@ -1,0 +1,154 @@
+"""Bounds on what one body may cost: the walk itself, then answers through the real app."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import encode, sensor_event, signed_headers
+from flask.testing import FlaskClient
+
+from monitor.app import create_app
+from monitor.config import Config, ConfigError
+from monitor.store.quarantine import Quarantine
+from monitor.webhooks import bounds
+from monitor.webhooks.bounds import Limits, check, within_by_size
+from monitor.webhooks.catalog import load_catalog
+
+SMALL = Limits(max_depth=4, max_items=3, max_nodes=10, max_string_bytes=8)
+QUESTIONNAIRE = "workspace.reservation_questionnaire_response_created"
+
+
+def questionnaire(items: int, questions: int, question: dict[str, Any] | None = None) -> bytes:
+    """The shape of the body that once held a worker for over ten seconds."""
+    return encode({
+        "event": QUESTIONNAIRE, "event_ts": 1793527200000,
+        "payload": {"account_id": "a", "operator": "x@example.com", "operator_id": "u",
+                    "object": {"desk_id": "d", "event_id": "e", "location_id": "l",
+                               "start_time": "2026-11-01T10:00:00Z", "user_name": "u",
+                               "workspace_name": "w",
+                               "questionnaire_response": [
+                                   {"id": str(i), "subject": "", "title": "",
+                                    "list": [dict(question or {}) for _ in range(questions)]}
+                                   for i in range(items)]}}})
+
+
+@pytest.mark.parametrize(("value", "limit", "field"), [
+    ({"a": {"b": {"c": {"d": {}}}}}, bounds.MAX_DEPTH, "a.b.c.d"),
+    ([[[[[1]]]]], bounds.MAX_DEPTH, "0.0.0.0"),
+    ({"a": [1, 2, 3, 4]}, bounds.MAX_ITEMS, "a"),
+    ({"a": 1, "b": 2, "c": 3, "d": 4}, bounds.MAX_ITEMS, ""),
+    ({"a": [1, 2, 3], "b": [1, 2, 3], "c": [1, 2]}, bounds.MAX_NODES, "c"),
+    ({"a": ["x", "123456789"]}, bounds.MAX_STRING, "a.1"),
+    ({"a": "éééé5"}, bounds.MAX_STRING, "a"),
+    ({"123456789": 1}, bounds.MAX_STRING, "123456789"),
+    ("123456789", bounds.MAX_STRING, ""),
+])
+def test_each_bound_is_named_with_where_it_broke(value: Any, limit: str, field: str) -> None:
+    exceeded = check(value, SMALL)
+    assert exceeded is not None
+    assert (exceeded.limit, exceeded.field) == (limit, field)
+
+
+@pytest.mark.parametrize("value", [
+    {"a": {"b": {"c": 1}}}, [1, 2, 3], {"a": [1, 2], "b": "12345678"}, "éé", 5, None,
+    {"a": [[1, 2], [3]]},
+])
+def test_values_within_the_bounds_pass(value: Any) -> None:
+    assert check(value, SMALL) is None
+
+
+def test_depth_far_beyond_the_interpreter_stack_is_walked_iteratively() -> None:
+    value: Any = 1
+    for _ in range(5000):
+        value = [value]
+    exceeded = check(value, Limits(max_depth=10_000, max_nodes=10_000))
+    assert exceeded is None
+    assert check(value, Limits(max_depth=100)) is not None
+
+
+def test_every_seed_example_is_far_inside_the_default_bounds() -> None:
+    tight = Limits(max_depth=10, max_items=20, max_nodes=60, max_string_bytes=200)
+    for name, spec in load_catalog()["events"].items():
+        assert check(spec["example"], tight) is None, name
+
+
+def test_small_bodies_are_proven_within_bounds_by_their_size() -> None:
+    body = encode(sensor_event())
+    assert within_by_size(body, Limits())
+    assert not within_by_size(b"[" * 40 + b"]" * 40, Limits())
+    assert not within_by_size(b" " * 200_000, Limits())
+
+
+def test_the_790_kb_questionnaire_is_refused_quickly_and_quarantined(
+        client: FlaskClient, config: Config) -> None:
+    body = questionnaire(500, 500)
+    assert len(body) > 750_000
+    response = client.post("/webhooks/zoom", data=body, headers=signed_headers(body))
+    assert response.status_code == 413
+    answer = response.get_json()
+    assert answer["error"] == "limit_exceeded"
+    assert answer["limit"] == "max_json_nodes"
+    assert answer["field"].startswith("payload.object.questionnaire_response")
+    assert answer["field"] in answer["fields"]
+    [item] = Quarantine(config.quarantine_dir).items()
+    assert item.id == answer["quarantine_id"]
+    assert item.reason == "limit_exceeded"
+    assert item.event == QUESTIONNAIRE
+    assert item.body == body
+
+
+def test_a_body_at_the_bounds_full_of_errors_names_only_the_first_ones(
+        client: FlaskClient, config: Config) -> None:
+    body = questionnaire(100, 490)
+    response = client.post("/webhooks/zoom", data=body, headers=signed_headers(body))
+    assert response.status_code == 422
+    fields = response.get_json()["fields"]
+    assert len(fields) == 51
+    assert fields["_truncated"] == ["more problems not shown; the first 50 are listed"]
+    assert "payload.object.questionnaire_response.0.list.0.question_id" in fields
+    [item] = Quarantine(config.quarantine_dir).items()
+    assert json.loads(item.body) == json.loads(body)
+    assert len(item.errors) == 51
+
+
+def test_a_valid_body_at_the_bounds_is_accepted(client: FlaskClient) -> None:
+    body = questionnaire(20, 600, {"question_id": "q", "reply_id": "r", "options": []})
+    response = client.post("/webhooks/zoom", data=body, headers=signed_headers(body))
+    assert response.status_code == 200, response.get_json()
+
+
+def test_nesting_beyond_the_parser_names_the_depth_limit(client: FlaskClient,
+                                                          config: Config) -> None:
+    body = b'{"event":"zoomroom.created","x":' + b"[" * 2000 + b"]" * 2000 + b"}"
+    response = client.post("/webhooks/zoom", data=body, headers=signed_headers(body))
+    assert response.status_code == 413
+    assert response.get_json()["limit"] == "max_json_depth"
+    assert Quarantine(config.quarantine_dir).items()[0].body == body
+
+
+def test_bounds_come_from_the_environment(config: Config) -> None:
+    env = {**config.to_env(), "ZRMON_MAX_JSON_ITEMS": "2", "ZRMON_MAX_STRING_BYTES": "4"}
+    strict = create_app(Config.from_env(env)).test_client()
+    body = encode(sensor_event())
+    response = strict.post("/webhooks/zoom", data=body, headers=signed_headers(body))
+    assert response.status_code == 413
+    assert response.get_json()["limit"] in ("max_json_items", "max_string_bytes")
+    with pytest.raises(ConfigError, match="ZRMON_MAX_JSON_DEPTH"):
+        Config.from_env({**config.to_env(), "ZRMON_MAX_JSON_DEPTH": "0"})
+
+
+def test_an_over_limit_visitor_event_is_quarantined_without_its_pii(config: Config) -> None:
+    strict = create_app(config.with_(max_json_items=3)).test_client()
+    body = encode({"event": "visitor_management.checked_in", "event_ts": 1,
+                   "payload": {"account_id": "a", "object": {
+                       "visitor_email": "ada@example.com", "visitor_name": "Ada",
+                       "passcode": "123456", "extra": [1, 2, 3, 4]}}})
+    response = strict.post("/webhooks/zoom", data=body, headers=signed_headers(body))
+    assert response.status_code == 413
+    [item] = Quarantine(config.quarantine_dir).items()
+    kept = json.loads(item.body)
+    assert kept["payload"]["object"]["extra"] == [1, 2, 3, 4]
+    for secret in (b"ada@example.com", b"123456", b"Ada\""):
+        assert secret not in item.body
