@@ -12,6 +12,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from monitor.config import Config
+from monitor.notify.outbox import OutboxCollector
 from monitor.store.influx import CachedPing, InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import spool_status
@@ -50,6 +51,7 @@ def build_registry(config: Config) -> CollectorRegistry:
         registry = CollectorRegistry()
         registry.register(_Forward(REGISTRY))
     registry.register(DiskCollector(config))
+    registry.register(OutboxCollector(config.state_dir))
     return registry
 
 

@@ -67,3 +67,34 @@ SIGNATURES_VERIFIED = Counter(
     "Requests whose signature verified, by token (current, or previous during a rotation).",
     ["token"],
 )
+
+# Rule evaluation and notifications (the scheduling process: ``serve``'s writer, ``scheduler``).
+RULE_EVALUATIONS = Counter("zrmon_rule_evaluations_total", "Rule evaluations.", ["rule"])
+RULE_ERRORS = Counter(
+    "zrmon_rule_errors_total", "Rule evaluations that failed.", ["group", "rule"]
+)
+GROUP_EVALUATION_SECONDS = Histogram(
+    "zrmon_rule_group_evaluation_seconds",
+    "Duration of one rule group's evaluation (queries and state machine).", ["group"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+GROUP_LAST_SUCCESS = Gauge(
+    "zrmon_rule_group_last_success_timestamp_seconds",
+    "When a rule group last evaluated every rule and committed the result (Unix time).",
+    ["group"], multiprocess_mode="max",
+)
+STATE_COMMIT_FAILURES = Counter(
+    "zrmon_rule_state_commit_failures_total",
+    "Failed attempts to commit rule and dispatcher state with their notifications.",
+)
+NOTIFICATIONS_SENT = Counter(
+    "zrmon_notifications_sent_total", "Notifications delivered, by channel.", ["channel"]
+)
+NOTIFICATIONS_FAILED = Counter(
+    "zrmon_notifications_failed_total",
+    "Notifications given up on (permanent error, too old), by channel.", ["channel"],
+)
+NOTIFICATION_RETRIES = Counter(
+    "zrmon_notification_retries_total",
+    "Failed delivery attempts that will be retried, by channel.", ["channel"],
+)

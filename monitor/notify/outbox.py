@@ -7,14 +7,22 @@ the same transition again (every evaluation re-emits firing alerts; a
 restart re-emits them all) is a no-op — including after it was sent.
 
 Delivery is at-least-once: a crash between the server's 2xx and our
-commit sends that one notification again after restart. Per channel,
+commit sends that one notification again after restart (with the same id,
+which webhooks receive as ``Idempotency-Key``). Per channel,
 notifications go out in the order they were enqueued: while the oldest
 one of a channel waits for its retry, later ones wait too, so a RESOLVED
 never overtakes its FIRING.
+
+The same database holds the rule engine's state (``state`` table: rule and
+dispatcher state as JSON) and the ``rule_state`` points not yet in InfluxDB
+(``influx_points``), so :meth:`Outbox.commit` stores a transition, its
+notifications and its history point in one SQLite transaction: a crash can
+lose or repeat none of them separately.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import sqlite3
@@ -24,14 +32,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import IO, Any, Literal, cast
 
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from monitor.metrics import NOTIFICATION_RETRIES, NOTIFICATIONS_FAILED, NOTIFICATIONS_SENT
 from monitor.notify.message import Notification
 from monitor.notify.senders import DeliveryError, Sender
 
 log = logging.getLogger("monitor.notify")
 
 FILENAME = "outbox.sqlite"
+LOCK_FILENAME = "outbox.lock"   # held by the process whose worker delivers (see recover_leases)
+BUSY_TIMEOUT_S = 5.0            # every transaction here takes milliseconds: 5 s is a fault
 NS = 1_000_000_000
 ItemStatus = Literal["pending", "sent", "failed"]
 
@@ -48,9 +62,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_ns      INTEGER NOT NULL,
     next_attempt_ns INTEGER NOT NULL,
     finished_ns     INTEGER,
-    last_error      TEXT
+    last_error      TEXT,
+    leased          INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
+CREATE TABLE IF NOT EXISTS state (
+    key             TEXT PRIMARY KEY,
+    value           TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS influx_points (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    lines           TEXT NOT NULL
+);
 """
 _COLUMNS = ("id, channel, group_key, kind, notification, status, attempts, created_ns, "
             "next_attempt_ns, finished_ns, last_error")
@@ -104,16 +127,19 @@ class Outbox:
     held while a sender talks to the network.
     """
 
-    def __init__(self, state_dir: Path, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, state_dir: Path, policy: RetryPolicy | None = None, *,
+                 busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / FILENAME
         self.policy = policy or RetryPolicy()
         self._lock = threading.Lock()
+        self._owner: IO[bytes] | None = None
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                  timeout=30.0)
+                                  timeout=busy_timeout_s)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        _add_column(self.db, "outbox", "leased", "INTEGER NOT NULL DEFAULT 0")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -123,6 +149,17 @@ class Outbox:
 
     def enqueue(self, notifications: Iterable[Notification], now: float | None = None) -> int:
         """Store new notifications, due at once; how many were new (known ids are ignored)."""
+        return self.commit(notifications, now=now)
+
+    def commit(self, notifications: Iterable[Notification] = (), *,
+               state: Mapping[str, str | None] | None = None, points: Iterable[str] = (),
+               now: float | None = None) -> int:
+        """Notifications, state rows (``None`` deletes one) and points in ONE transaction.
+
+        Either all of it is stored or none (an exception, e.g. ``sqlite3.OperationalError:
+        database is locked``, leaves the database as it was). Returns how many
+        notifications were new.
+        """
         now_ns = _ns(time.time() if now is None else now)
         rows = [(n.id, n.channel, n.group_key, n.kind,
                  json.dumps(n.to_dict(), ensure_ascii=False, separators=(",", ":")),
@@ -133,7 +170,58 @@ class Outbox:
                 added += db.execute(
                     "INSERT OR IGNORE INTO outbox (id, channel, group_key, kind, notification,"
                     " created_ns, next_attempt_ns) VALUES (?, ?, ?, ?, ?, ?, ?)", row).rowcount
+            for key, value in (state or {}).items():
+                if value is None:
+                    db.execute("DELETE FROM state WHERE key = ?", (key,))
+                else:
+                    db.execute("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key)"
+                               " DO UPDATE SET value = excluded.value", (key, value))
+            db.executemany("INSERT INTO influx_points (lines) VALUES (?)",
+                           [(text,) for text in points if text])
         return added
+
+    def load_state(self) -> dict[str, str]:
+        """Every state row, as committed last."""
+        with self._lock:
+            return dict(self.db.execute("SELECT key, value FROM state").fetchall())
+
+    def pending_points(self, limit: int = 100) -> list[tuple[int, str]]:
+        """The oldest committed point batches not yet written to InfluxDB: (seq, lines)."""
+        with self._lock:
+            return [(int(seq), str(lines)) for seq, lines in self.db.execute(
+                "SELECT seq, lines FROM influx_points ORDER BY seq LIMIT ?", (limit,))]
+
+    def drop_points(self, through_seq: int) -> None:
+        """Forget batches InfluxDB has accepted (a repeat would only overwrite the same points)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM influx_points WHERE seq <= ?", (through_seq,))
+
+    def recover_leases(self) -> int:
+        """Make rows leased by a dead process due again; how many. Only as the sole deliverer.
+
+        A lease hides a row being sent from other deliverers. When the process
+        holding it was killed mid-send, waiting out the lease (2 min) only
+        delays the message. The deliverer holds an exclusive ``flock`` on
+        ``outbox.lock`` for its lifetime (the kernel drops it when the process
+        dies, even on SIGKILL): whoever gets it knows no other deliverer is
+        alive, so every lease is stale. Without the lock, leases run out as usual.
+        """
+        if self._owner is None:
+            handle = (self.path.parent / LOCK_FILENAME).open("ab")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                return 0
+            self._owner = handle
+        now_ns = time.time_ns()
+        with self._transaction() as db:
+            count = db.execute("UPDATE outbox SET next_attempt_ns = ?, leased = 0 "
+                               "WHERE status = 'pending' AND leased = 1", (now_ns,)).rowcount
+        if count:
+            log.warning("%d notification(s) were being sent when the last process stopped; "
+                        "sending them again (same id, Idempotency-Key)", count)
+        return int(count)
 
     def deliver_due(self, senders: Mapping[str, Sender], now: float | None = None) -> int:
         """Attempt every due notification once; how many were delivered.
@@ -158,11 +246,12 @@ class Outbox:
             text, attempts, created_ns = claimed
             notification = _parse(text)
             if notification is None:
-                self._mark_unreadable(seq, now_ns)
+                self._mark_unreadable(seq, channel, now_ns)
                 continue
             error = _attempt(senders, notification)
             if error is None:
                 self._mark_sent(seq, now_ns)
+                NOTIFICATIONS_SENT.labels(channel).inc()
                 delivered += 1
                 continue
             self._record_failure(seq, notification, error, attempts=attempts + 1,
@@ -182,8 +271,9 @@ class Outbox:
         lease_ns = now_ns + _ns(self.policy.lease_s)
         with self._transaction() as db:
             row = db.execute(
-                "UPDATE outbox SET next_attempt_ns = ? WHERE seq = ? AND status = 'pending' "
-                "AND next_attempt_ns <= ? RETURNING notification, attempts, created_ns",
+                "UPDATE outbox SET next_attempt_ns = ?, leased = 1 WHERE seq = ? AND "
+                "status = 'pending' AND next_attempt_ns <= ? "
+                "RETURNING notification, attempts, created_ns",
                 (lease_ns, seq, now_ns)).fetchone()
         if row is None:
             return None
@@ -191,15 +281,16 @@ class Outbox:
 
     def _mark_sent(self, seq: int, now_ns: int) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, "
+            db.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, leased = 0, "
                        "finished_ns = ?, last_error = NULL WHERE seq = ?", (now_ns, seq))
 
-    def _mark_unreadable(self, seq: int, now_ns: int) -> None:
+    def _mark_unreadable(self, seq: int, channel: str, now_ns: int) -> None:
         """A row this version cannot parse must not block its channel or crash every pass."""
         log.error("outbox row %d cannot be read back; marked failed", seq)
         with self._transaction() as db:
-            db.execute("UPDATE outbox SET status = 'failed', finished_ns = ?, "
+            db.execute("UPDATE outbox SET status = 'failed', finished_ns = ?, leased = 0, "
                        "last_error = 'unreadable notification' WHERE seq = ?", (now_ns, seq))
+        NOTIFICATIONS_FAILED.labels(channel).inc()
 
     def _record_failure(self, seq: int, notification: Notification, error: DeliveryError, *,
                         attempts: int, created_ns: int, now_ns: int) -> None:
@@ -212,26 +303,31 @@ class Outbox:
                       notification.channel, message)
             with self._transaction() as db:
                 db.execute("UPDATE outbox SET status = 'failed', attempts = ?, finished_ns = ?,"
-                           " last_error = ? WHERE seq = ?", (attempts, now_ns, message, seq))
+                           " leased = 0, last_error = ? WHERE seq = ?",
+                           (attempts, now_ns, message, seq))
+            NOTIFICATIONS_FAILED.labels(notification.channel).inc()
             return
         log.warning("notification %s to %s failed (attempt %d), retrying in %.0f s: %s",
                     notification.id, notification.channel, attempts,
                     (retry_ns - now_ns) / NS, message)
         with self._transaction() as db:
-            db.execute("UPDATE outbox SET attempts = ?, next_attempt_ns = ?, last_error = ? "
-                       "WHERE seq = ?", (attempts, retry_ns, message, seq))
+            db.execute("UPDATE outbox SET attempts = ?, next_attempt_ns = ?, leased = 0, "
+                       "last_error = ? WHERE seq = ?", (attempts, retry_ns, message, seq))
+        NOTIFICATION_RETRIES.labels(notification.channel).inc()
 
     def _expire(self, now_ns: int) -> None:
         """Stale alerts are worse than none: past the max age, pending becomes failed."""
         cutoff = now_ns - _ns(self.policy.max_age_s)
         with self._transaction() as db:
-            count = db.execute(
-                "UPDATE outbox SET status = 'failed', finished_ns = ?, last_error = "
+            channels = [str(row[0]) for row in db.execute(
+                "UPDATE outbox SET status = 'failed', finished_ns = ?, leased = 0, last_error = "
                 "'expired undelivered after max age' || COALESCE(' (last error: ' || "
-                "last_error || ')', '') WHERE status = 'pending' AND created_ns < ?",
-                (now_ns, cutoff)).rowcount
-        if count:
-            log.error("%d notification(s) expired undelivered", count)
+                "last_error || ')', '') WHERE status = 'pending' AND created_ns < ? "
+                "RETURNING channel", (now_ns, cutoff)).fetchall()]
+        for channel in channels:
+            NOTIFICATIONS_FAILED.labels(channel).inc()
+        if channels:
+            log.error("%d notification(s) expired undelivered", len(channels))
 
     def pending(self) -> list[OutboxItem]:
         return self._items("pending")
@@ -268,6 +364,9 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+            if self._owner is not None:
+                self._owner.close()
+                self._owner = None
 
 
 class DeliveryWorker:
@@ -293,6 +392,10 @@ class DeliveryWorker:
         self._next_cleanup = 0.0
 
     def run(self) -> None:
+        try:
+            self.outbox.recover_leases()
+        except (OSError, sqlite3.Error):
+            log.exception("cannot recover leases of a previous process; they run out instead")
         while not self.stop_event.is_set():
             self.run_once()
             self.stop_event.wait(self.poll_s)
@@ -308,6 +411,61 @@ class DeliveryWorker:
             log.exception("notification delivery pass failed; retrying")
             return 0
         return delivered
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    depth: int                        # pending notifications
+    oldest_created_ns: int | None     # the oldest pending one's enqueue time
+    points: int                       # rule_state point batches not yet in InfluxDB
+
+    def oldest_age_s(self, now_ns: int) -> float:
+        return 0.0 if self.oldest_created_ns is None else max(
+            0.0, (now_ns - self.oldest_created_ns) / NS)
+
+
+def outbox_status(state_dir: Path) -> OutboxStatus:
+    """Read-only, from any process: what the metrics and health checks report."""
+    path = state_dir / FILENAME
+    if not path.exists():
+        return OutboxStatus(0, None, 0)
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
+    try:
+        depth, oldest = db.execute("SELECT COUNT(*), MIN(created_ns) FROM outbox "
+                                   "WHERE status = 'pending'").fetchone()
+        (points,) = db.execute("SELECT COUNT(*) FROM influx_points").fetchone()
+    finally:
+        db.close()
+    return OutboxStatus(int(depth), None if oldest is None else int(oldest), int(points))
+
+
+class OutboxCollector(Collector):
+    """Outbox gauges read from the database at scrape time (like the spool's), never stale."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            status = outbox_status(self.state_dir)
+        except sqlite3.Error as exc:         # a scrape must not fail on a busy database
+            log.warning("outbox metrics unavailable: %s", exc)
+            return
+        yield GaugeMetricFamily("zrmon_outbox_depth", "Notifications waiting to be delivered.",
+                                value=status.depth)
+        yield GaugeMetricFamily("zrmon_outbox_oldest_age_seconds",
+                                "Age of the oldest notification waiting to be delivered.",
+                                value=status.oldest_age_s(time.time_ns()))
+        yield GaugeMetricFamily("zrmon_rule_points_pending",
+                                "Batches of rule_state points committed but not yet in InfluxDB.",
+                                value=status.points)
+
+
+def _add_column(db: sqlite3.Connection, table: str, column: str, definition: str) -> None:
+    """Schema upgrade in place: an outbox written by an older version gains the column."""
+    names = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    if column not in names:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
 
 def _attempt(senders: Mapping[str, Sender], notification: Notification) -> DeliveryError | None:

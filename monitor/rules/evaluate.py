@@ -4,6 +4,12 @@ I/O lives at the two edges — one InfluxQL query per rule in, ``rule_state``
 points out — and everything between is the pure state machine. One failing
 rule (bad query, InfluxDB error, template bug) is logged and counted and
 never stops the others.
+
+:meth:`Evaluator.prepare` steps a *copy* of the group's states and returns it
+in the result; :meth:`Evaluator.adopt` makes it current. The engine adopts
+only once the result (states, notifications, points) is committed, so a
+failed commit leaves memory as it was and the next evaluation derives the
+same transitions again.
 """
 
 from __future__ import annotations
@@ -12,16 +18,17 @@ import functools
 import json
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from prometheus_client import Counter
 
 from monitor.ingest.points import Point, clean_tags, encode_lines
 from monitor.jsonutil import write_atomic
+from monitor.metrics import GROUP_EVALUATION_SECONDS, RULE_ERRORS, RULE_EVALUATIONS
 from monitor.rules.model import Alert, Group, Rule
 from monitor.rules.query import Sample, build_query, can_filter_breaches, samples
 from monitor.rules.state import (
@@ -45,9 +52,6 @@ MAX_ROOM_FILTER = 200   # a regex of more room ids costs more than reading every
 # alerts carry the label unit=s so messages print "51 min", not a sensor's unit.
 SECONDS_KINDS = ("no_data", "incident")
 
-RULE_ERRORS = Counter("zrmon_rule_errors_total", "Rule evaluations that failed.", ["rule"])
-RULE_EVALUATIONS = Counter("zrmon_rule_evaluations_total", "Rule evaluations.", ["rule"])
-
 _templates = jinja2.Environment(autoescape=False, undefined=jinja2.ChainableUndefined)
 
 
@@ -58,6 +62,12 @@ class GroupResult:
     room_tags: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     queries: int = 0
+    rule_ids: tuple[str, ...] = ()
+    # The group's states after this evaluation: a working copy until adopted.
+    states: RuleStates = field(default_factory=RuleStates)
+    # Room tags to remember (None: forget) once adopted, per (rule, room).
+    tags: dict[tuple[str, str], dict[str, str] | None] = field(default_factory=dict)
+    committed: bool = True     # False: the engine could not persist it; nothing was adopted
 
 
 class StateFile:
@@ -78,20 +88,47 @@ class StateFile:
 
 
 class Evaluator:
-    def __init__(self, influx: InfluxClient, state_file: StateFile,
+    """Rule states in memory; ``state_file`` (optional) is only for :meth:`evaluate`'s callers.
+
+    The engine passes ``states`` restored from its database and persists
+    them itself (see :mod:`monitor.rules.journal`).
+    """
+
+    def __init__(self, influx: InfluxClient, state_file: StateFile | None,
                  write_transitions: bool = True,
-                 concurrency: int = QUERY_CONCURRENCY) -> None:
+                 concurrency: int = QUERY_CONCURRENCY, *,
+                 states: RuleStates | None = None) -> None:
         self.influx = influx
         self.concurrency = max(1, concurrency)
         self.state_file = state_file
-        self.states = state_file.load()
+        if states is None:
+            states = state_file.load() if state_file is not None else RuleStates()
+        self.states = states
+        self.lock = threading.Lock()
         self.write_transitions = write_transitions
         # Room tags last seen per (rule, room): a silent room's messages still name it.
         self.known_tags: dict[tuple[str, str], dict[str, str]] = {}
 
     def evaluate(self, group: Group, at_ns: int) -> GroupResult:
-        """Queries run concurrently (InfluxDB uses every core); rooms are stepped in rule order."""
-        result = GroupResult()
+        """Prepare and adopt at once, save the state file, write transitions (tools, tests)."""
+        result = self.prepare(group, at_ns)
+        self.adopt(result)
+        if self.state_file is not None:
+            with self.lock:
+                self.state_file.save(self.states)
+        if self.write_transitions and result.transitions:
+            self._write(result, group)
+        return result
+
+    def prepare(self, group: Group, at_ns: int) -> GroupResult:
+        """Queries run concurrently (InfluxDB uses every core); rooms are stepped in rule order.
+
+        Steps a copy of the group's states: nothing here changes ``self``.
+        """
+        started = time.perf_counter()
+        rule_ids = tuple(rule.id for rule in group.rules)
+        with self.lock:
+            result = GroupResult(rule_ids=rule_ids, states=self.states.subset(rule_ids))
         with ThreadPoolExecutor(max_workers=self.concurrency,
                                 thread_name_prefix="rule-query") as pool:
             pending = [(rule, pool.submit(self._fetch, rule, at_ns)) for rule in group.rules]
@@ -102,14 +139,21 @@ class Evaluator:
                     result.queries += 1
                     self._evaluate_rule(rule, series, at_ns, result)
                 except (InfluxError, ValueError) as exc:
-                    RULE_ERRORS.labels(rule.id).inc()
+                    RULE_ERRORS.labels(group.name, rule.id).inc()
                     result.errors[rule.id] = str(exc)
                     log.error("rule %s failed: %s", rule.id, exc)
-        with self.state_file.lock:
-            self.state_file.save(self.states)
-        if self.write_transitions and result.transitions:
-            self._write(result, group)
+        GROUP_EVALUATION_SECONDS.labels(group.name).observe(time.perf_counter() - started)
         return result
+
+    def adopt(self, result: GroupResult) -> None:
+        """Make a prepared result's states current (after it was committed)."""
+        with self.lock:
+            self.states.replace_rules(result.rule_ids, result.states)
+            for key, tags in result.tags.items():
+                if tags is None:
+                    self.known_tags.pop(key, None)
+                else:
+                    self.known_tags[key] = tags
 
     def _fetch(self, rule: Rule, at_ns: int) -> list[Series]:
         """Only breaching rooms, unless the rule must see every room (no_data tracking)."""
@@ -119,20 +163,19 @@ class Evaluator:
     def _evaluate_rule(self, rule: Rule, series: list[Series], at_ns: int,
                        result: GroupResult) -> None:
         remember_all = remembers_quiet_rooms(rule)
-        with self.state_file.lock:
-            known = self.states.known(rule.id)
+        known = result.states.known(rule.id)
 
-            def worth_stepping(room_id: str, value: float) -> bool:
-                return (remember_all or room_id in known
-                        or breached_level(rule, value) is not None)
+        def worth_stepping(room_id: str, value: float) -> bool:
+            return (remember_all or room_id in known
+                    or breached_level(rule, value) is not None)
 
-            found = samples(rule, series, at_ns, keep=worth_stepping)
-            missing = set(known) - set(found)
-            if missing and not remember_all and can_filter_breaches(rule):
-                found.update(self._tracked(rule, missing, at_ns, result))
-            for room_id in sorted(set(found) | set(known)):
-                self._step_room(rule, room_id, found.get(room_id), at_ns, result,
-                                remember=remember_all)
+        found = samples(rule, series, at_ns, keep=worth_stepping)
+        missing = set(known) - set(found)
+        if missing and not remember_all and can_filter_breaches(rule):
+            found.update(self._tracked(rule, missing, at_ns, result))
+        for room_id in sorted(set(found) | set(known)):
+            self._step_room(rule, room_id, found.get(room_id), at_ns, result,
+                            remember=remember_all)
 
     def _tracked(self, rule: Rule, rooms: set[str], at_ns: int,
                  result: GroupResult) -> dict[str, Sample]:
@@ -149,15 +192,15 @@ class Evaluator:
 
     def _step_room(self, rule: Rule, room_id: str, sample: Sample | None, at_ns: int,  # noqa: PLR0917
                    result: GroupResult, remember: bool) -> None:
-        state = self.states.get(rule.id, room_id)
+        state = result.states.get(rule.id, room_id)
         done = step(rule, room_id, state, _value(rule, sample), at_ns)
         tags = sample.tags if sample is not None else self.known_tags.get((rule.id, room_id), {})
         if remember or not is_quiet(done.state):
-            self.states.set(rule.id, room_id, done.state)
-            self.known_tags[(rule.id, room_id)] = tags
+            result.states.set(rule.id, room_id, done.state)
+            result.tags[(rule.id, room_id)] = tags
         else:
-            self.states.forget(rule.id, room_id)
-            self.known_tags.pop((rule.id, room_id), None)
+            result.states.forget(rule.id, room_id)
+            result.tags[(rule.id, room_id)] = None
         if done.transitions:
             result.transitions.extend(done.transitions)
             result.room_tags[(rule.id, room_id)] = tags
@@ -175,13 +218,20 @@ class Evaluator:
             result.alerts.append(replace(alert, annotations=render(rule, shown, labels, at_ns)))
 
     def _write(self, result: GroupResult, group: Group) -> None:
-        """Tags as the room had them at its step: a resolved room is already forgotten."""
-        points = [transition_point(t, group.name, result.room_tags.get((t.rule_id, t.room_id), {}))
-                  for t in result.transitions]
         try:
-            self.influx.write(encode_lines(points))
+            self.influx.write(transition_lines(result, group))
         except InfluxError as exc:
             log.error("cannot record rule transitions: %s", exc)
+
+
+def transition_lines(result: GroupResult, group: Group) -> bytes:
+    """Line protocol of the result's transitions (empty without any).
+
+    Tags as the room had them at its step: a resolved room is already forgotten.
+    """
+    return encode_lines(
+        transition_point(t, group.name, result.room_tags.get((t.rule_id, t.room_id), {}))
+        for t in result.transitions)
 
 
 def _value(rule: Rule, sample: Sample | None) -> float | None:

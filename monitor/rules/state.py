@@ -20,7 +20,7 @@ pending condition nor a pending recovery, but it does not reset them either.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -166,6 +166,27 @@ class RuleStates:
     def drop_rule(self, rule_id: str) -> None:
         """Forget a rule removed from the files, so its rooms stop being stepped."""
         self._states.pop(rule_id, None)
+
+    def rule_ids(self) -> list[str]:
+        return sorted(self._states)
+
+    def subset(self, rule_ids: Iterable[str]) -> RuleStates:
+        """A working copy of some rules, to step without touching these states.
+
+        Per-rule dicts are copied, room states shared: :func:`step` never
+        modifies a state, it returns a new one.
+        """
+        return RuleStates({rule_id: self._states[rule_id] for rule_id in rule_ids
+                           if rule_id in self._states})
+
+    def replace_rules(self, rule_ids: Iterable[str], other: RuleStates) -> None:
+        """Take these rules' states from ``other`` (a committed working copy)."""
+        for rule_id in rule_ids:
+            rooms = other._states.get(rule_id)
+            if rooms:
+                self._states[rule_id] = rooms
+            else:
+                self._states.pop(rule_id, None)
 
     def to_json(self) -> dict[str, Any]:
         return {"version": _JSON_VERSION,

@@ -73,12 +73,34 @@ class Captured:
 
 @dataclass
 class HttpSink:
-    """Captures every request; answers 200 unless told to fail the next ones."""
+    """Captures every request; answers 200 unless told to fail the next ones.
+
+    ``statuses[i]`` is the status ``requests[i]`` was answered with. After
+    :meth:`hold`, requests are captured but answered only on :meth:`release`:
+    a delivery kept in flight, e.g. while the sending process is killed.
+    """
 
     server: ThreadingHTTPServer
     requests: list[Captured] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
     failures: list[tuple[int, bytes, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    answering: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.answering.set()
+
+    def hold(self) -> None:
+        self.answering.clear()
+
+    def release(self) -> None:
+        self.answering.set()
+
+    def delivered(self) -> list[Captured]:
+        """Requests answered with a 2xx, in order."""
+        with self.lock:
+            return [r for r, status in zip(self.requests, self.statuses, strict=True)
+                    if 200 <= status < 300]
 
     def url(self, path: str = "/hook") -> str:
         host, port = self.server.server_address[:2]
@@ -99,13 +121,17 @@ class HttpSink:
         raise AssertionError(f"expected {count} requests, got {len(self.requests)}")
 
     def close(self) -> None:
+        self.release()
         self.server.shutdown()
         self.server.server_close()
 
     def respond(self, request: Captured) -> tuple[int, bytes, dict[str, str]]:
         with self.lock:
             self.requests.append(request)
-            return self.failures.pop(0) if self.failures else (200, b"ok", {})
+            answer = self.failures.pop(0) if self.failures else (200, b"ok", {})
+            self.statuses.append(answer[0])
+        self.answering.wait()
+        return answer
 
 
 def start_http_sink() -> HttpSink:
@@ -127,12 +153,13 @@ def _handler(sink_ref: list[HttpSink]) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             captured = Captured(self.command, self.path, dict(self.headers.items()), body)
             status, answer, headers = sink_ref[0].respond(captured)
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            with contextlib.suppress(OSError):   # the sender may be gone (killed mid-request)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from monitor.notify.channels import WebhookChannel
 from monitor.notify.message import Notification
-from monitor.notify.outbox import Outbox, RetryPolicy
+from monitor.notify.outbox import Outbox, OutboxStatus, RetryPolicy, _ns, outbox_status
 from monitor.notify.senders import DeliveryError, Sender, build_senders
 
 from .support import T0, HttpSink, free_port, make_alert
@@ -25,8 +26,13 @@ def notification(room_id: str = "room-1", *, kind: str = "firing",
 
 
 @pytest.fixture
-def outbox(tmp_path: Path) -> Outbox:
-    return Outbox(tmp_path / "state")
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def outbox(state_dir: Path) -> Outbox:
+    return Outbox(state_dir)
 
 
 @pytest.fixture
@@ -236,3 +242,68 @@ def test_an_unreadable_row_fails_without_blocking_its_channel(
     assert (failed.id, failed.notification, failed.last_error) == (
         broken.id, None, "unreadable notification")
     assert [r.json()["id"] for r in http_sink.requests] == [fine.id]
+
+
+def test_the_sole_deliverer_resends_what_a_killed_one_left_leased(
+        tmp_path: Path, http_sink: HttpSink, senders: dict[str, Sender]) -> None:
+    """No 2-minute wait after a crash mid-send: the lock file proves the old process is gone."""
+    def crash(_: Notification) -> None:
+        raise KeyboardInterrupt                 # stands in for the process dying
+
+    first = Outbox(tmp_path)
+    first.enqueue([notification()], now=T0)
+    with pytest.raises(KeyboardInterrupt):
+        first.deliver_due({"hook": crash}, now=T0)
+    first.close()                               # its flock (never taken here) is gone too
+    second = Outbox(tmp_path)
+    assert second.recover_leases() == 1
+    assert second.deliver_due(senders) == 1
+    [request] = http_sink.requests
+    assert request.headers["Idempotency-Key"] == notification().id
+
+
+def test_leases_are_left_alone_while_another_deliverer_lives(tmp_path: Path) -> None:
+    alive, other = Outbox(tmp_path), Outbox(tmp_path)
+    assert alive.recover_leases() == 0          # takes the lock, nothing leased
+    alive.enqueue([notification()], now=T0)
+    alive._claim(1, _ns(T0))
+    assert other.recover_leases() == 0          # the lock is held: the lease may be live
+    assert other.pending()[0].next_attempt_at == T0 + 120
+    alive.close()
+    assert other.recover_leases() == 1          # its holder is gone
+
+
+def test_a_back_off_wait_is_not_a_lease(outbox: Outbox, http_sink: HttpSink,
+                                        senders: dict[str, Sender]) -> None:
+    http_sink.fail_next(1, 503, headers={"Retry-After": "300"})
+    outbox.enqueue([notification()], now=T0)
+    assert outbox.deliver_due(senders, now=T0) == 0
+    assert outbox.recover_leases() == 0
+    assert outbox.pending()[0].next_attempt_at == T0 + 300
+
+
+def test_deliveries_are_counted_by_channel(outbox: Outbox, http_sink: HttpSink,
+                                           senders: dict[str, Sender]) -> None:
+    def value(name: str) -> float:
+        return REGISTRY.get_sample_value(name, {"channel": "hook"}) or 0.0
+
+    names = ("zrmon_notifications_sent_total", "zrmon_notification_retries_total",
+             "zrmon_notifications_failed_total")
+    before = [value(name) for name in names]
+    http_sink.fail_next(1, 500)
+    http_sink.fail_next(1, 400)
+    outbox.enqueue([notification("room-1"), notification("room-2")], now=T0)
+    assert outbox.deliver_due(senders, now=T0) == 0          # room-1: 500, retried; room-2 waits
+    assert outbox.deliver_due(senders, now=T0 + 10) == 1     # room-1: 400, failed; room-2 sent
+    after = [value(name) - start for name, start in zip(names, before, strict=True)]
+    assert after == [1, 1, 1]
+
+
+def test_status_reports_depth_age_and_points_without_a_writer(outbox: Outbox,
+                                                               state_dir: Path) -> None:
+    assert outbox_status(state_dir / "nowhere") == OutboxStatus(0, None, 0)
+    outbox.commit([notification("room-1"), notification("room-2")], points=["x v=1 1"],
+                  now=T0)
+    status = outbox_status(outbox.path.parent)
+    assert (status.depth, status.oldest_created_ns, status.points) == (2, _ns(T0), 1)
+    assert status.oldest_age_s(_ns(T0 + 90)) == 90

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
-from notify.support import HttpSink
+from notify.support import HttpSink, free_port
+from prometheus_client import REGISTRY
 
 from monitor.config import Config
 from monitor.ingest.points import Point, encode_lines
@@ -18,6 +21,7 @@ from monitor.rules.engine import (
     first_run_delay_s,
     influx_pool_size,
 )
+from monitor.rules.journal import CommitRetry
 from monitor.store.influx import InfluxClient
 
 NS = 10**9
@@ -129,3 +133,143 @@ def test_the_engine_pool_holds_every_concurrent_request(config: Config, rules_di
 @pytest.mark.parametrize(("groups", "size"), [(1, 8), (2, 8), (5, 11), (20, 41)])
 def test_the_pool_grows_with_the_groups(groups: int, size: int) -> None:
     assert influx_pool_size(groups) == size
+
+
+# ---------------------------------------------------------------------------
+# One commit per transition (a second real connection holds the database's write lock)
+
+
+class Locker:
+    """A second SQLite connection holding the write lock: ``database is locked`` for us."""
+
+    def __init__(self, path: Path) -> None:
+        self.db: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        if self.db is not None:
+            self.db.execute("ROLLBACK")
+            self.db.close()
+            self.db = None
+
+
+def quick_failing(engine: Engine) -> Engine:
+    """Give up fast: the lock is held for the whole attempt (retries have their own test)."""
+    engine.journal.retry = CommitRetry(attempts=2, base_delay_s=0.01)
+    engine.outbox.db.execute("PRAGMA busy_timeout = 50")
+    return engine
+
+
+def test_a_failed_commit_changes_nothing_and_the_next_run_derives_it_again(
+        config: Config, influx: InfluxClient, rules_dir: Path, sink: HttpSink) -> None:
+    now = time.time()
+    co2(influx, now - 60, 1250)
+    engine = quick_failing(Engine.build(config, rules_dir, env={}))
+    [group] = engine.groups
+    before = engine.dispatcher.to_json()
+    locker = Locker(engine.outbox.path)
+    try:
+        result = engine.run_group(group, at_ns=int(now * NS))
+        engine.tick(at_ns=int((now + 2) * NS))
+    finally:
+        locker.release()
+    assert result.committed is False and [t.current for t in result.transitions] == ["firing"]
+    assert engine.evaluator.states.rule_ids() == []          # memory did not run ahead
+    assert engine.dispatcher.to_json() == before and engine.current == {}
+    assert engine.outbox.pending() == [] and engine.outbox.pending_points() == []
+
+    again = engine.run_group(group, at_ns=int((now + 3) * NS))   # the same transition
+    assert again.committed and [t.current for t in again.transitions] == ["firing"]
+    engine.tick(at_ns=int((now + 5) * NS))
+    assert engine.deliver.run_once() == 1
+    assert sink.wait_for(1)[0].json()["status"] == "firing"
+
+    # The resolve is the transition a lost commit used to lose for good.
+    co2(influx, now + 350, 850)
+    locker = Locker(engine.outbox.path)
+    try:
+        lost = engine.run_group(group, at_ns=int((now + 400) * NS))
+    finally:
+        locker.release()
+    assert not lost.committed and [a.status for a in lost.alerts] == ["resolved"]
+    assert engine.evaluator.states.get("air/co2-high", "r1").status == "firing"
+    engine.run_group(group, at_ns=int((now + 401) * NS))
+    engine.tick(at_ns=int((now + 403) * NS))
+    assert engine.deliver.run_once() == 1
+    assert [r.json()["status"] for r in sink.wait_for(2)] == ["firing", "resolved"]
+    assert sink.requests[1].json()["alerts"][0]["value"] == 850
+
+
+def test_a_restart_after_a_commit_neither_resends_nor_forgets(
+        config: Config, influx: InfluxClient, rules_dir: Path, sink: HttpSink) -> None:
+    """What the process test kills for real: state, dispatcher and outbox come back as one."""
+    now = time.time()
+    co2(influx, now - 60, 1250)
+    first = Engine.build(config, rules_dir, env={})
+    [group] = first.groups
+    first.run_group(group, at_ns=int(now * NS))
+    first.tick(at_ns=int((now + 2) * NS))             # enqueued, never delivered: "killed"
+    [pending] = first.outbox.pending()
+    first.outbox.close()
+
+    second = Engine.build(config, rules_dir, env={})
+    assert second.evaluator.states.get("air/co2-high", "r1").status == "firing"
+    second.run_group(group, at_ns=int((now + 3) * NS))
+    second.tick(at_ns=int((now + 5) * NS))
+    assert [item.id for item in second.outbox.pending()] == [pending.id]
+    assert second.deliver.run_once() == 1
+    assert [r.json()["id"] for r in sink.wait_for(1)] == [pending.id]
+
+
+def test_transition_points_wait_out_an_influxdb_outage(
+        config: Config, influx: InfluxClient, rules_dir: Path) -> None:
+    now = time.time()
+    co2(influx, now - 60, 1250)
+    engine = Engine.build(config, rules_dir, env={})
+    [group] = engine.groups
+    result = engine.evaluator.prepare(group, int(now * NS))
+    reachable = engine.evaluator.influx
+    engine.evaluator.influx = InfluxClient(config.with_(
+        influx_url=f"http://127.0.0.1:{free_port()}"), timeout=1.0)   # nothing listens
+    assert engine.settle(group, result, int(now * NS)).committed
+    assert len(engine.outbox.pending_points()) == 1         # kept, not lost
+    assert engine.evaluator.states.get("air/co2-high", "r1").status == "firing"
+
+    engine.evaluator.influx = reachable                    # InfluxDB is back
+    engine.tick(at_ns=int((now + 2) * NS))
+    assert engine.outbox.pending_points() == []
+    [series] = influx.query('SELECT "previous", "status" FROM rule_state GROUP BY "room_id"')
+    assert series.tags == {"room_id": "r1"}
+    assert [row[1:] for row in series.values] == [["inactive", "firing"]]
+
+
+def test_states_of_rules_no_longer_in_the_files_are_dropped_at_start(
+        config: Config, influx: InfluxClient, rules_dir: Path) -> None:
+    now = time.time()
+    co2(influx, now - 60, 1250)
+    engine = Engine.build(config, rules_dir, env={})
+    engine.run_group(engine.groups[0], at_ns=int(now * NS))
+    engine.outbox.close()
+    assert Engine.build(config, rules_dir, env={}).evaluator.states.rule_ids() == [
+        "air/co2-high"]
+
+    (rules_dir / "air.yaml").write_text(RULES.replace("co2-high", "co2-very-high"))
+    restarted = Engine.build(config, rules_dir, env={})
+    assert restarted.evaluator.states.rule_ids() == []
+    assert json.loads(restarted.outbox.load_state()["rules/air"])["rules"] == {}
+
+
+def test_rule_errors_and_evaluations_are_counted_by_group(config: Config,
+                                                         rules_dir: Path) -> None:
+    engine = Engine.build(config.with_(influx_url=f"http://127.0.0.1:{free_port()}"),
+                          rules_dir, env={})
+    [group] = engine.groups
+    labels = {"group": "air", "rule": "air/co2-high"}
+    errors = REGISTRY.get_sample_value("zrmon_rule_errors_total", labels) or 0.0
+    runs = REGISTRY.get_sample_value("zrmon_rule_group_evaluation_seconds_count",
+                                     {"group": "air"}) or 0.0
+    result = engine.run_group(group)
+    assert result.errors and result.committed
+    assert REGISTRY.get_sample_value("zrmon_rule_errors_total", labels) == errors + 1
+    assert REGISTRY.get_sample_value("zrmon_rule_group_evaluation_seconds_count",
+                                     {"group": "air"}) == runs + 1
