@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 from monitor.config import Config
 from monitor.notify.outbox import OutboxCollector
+from monitor.rules.runtime import evaluator_state
 from monitor.store.influx import CachedPing, InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import spool_status
@@ -39,6 +40,10 @@ class DiskCollector(Collector):
         yield GaugeMetricFamily("zrmon_quarantine_events",
                                 "Signed events kept in quarantine awaiting replay.",
                                 value=Quarantine(self.config.quarantine_dir).count())
+        if self.config.evaluate:
+            yield GaugeMetricFamily(
+                "zrmon_evaluator_up", "1 while every rule group evaluates on time, else 0.",
+                value=1 if evaluator_state(self.config) == "running" else 0)
 
 
 def build_registry(config: Config) -> CollectorRegistry:
@@ -80,9 +85,14 @@ def readyz() -> tuple[Response, int]:
     if probe is None:
         probe = current_app.extensions["zrmon_ping"] = CachedPing(
             InfluxClient(current_app.extensions["zrmon_config"], timeout=2.0))
-    if not probe.ok():
-        return jsonify({"status": "unavailable", "problems": ["influxdb unreachable"]}), 503
-    return jsonify({"status": "ready"}), 200
+    evaluator = evaluator_state(current_app.extensions["zrmon_config"])
+    problems = [] if probe.ok() else ["influxdb unreachable"]
+    if evaluator.startswith("failed"):      # this listener is the evaluator's health check
+        problems.append(f"evaluator {evaluator}")
+    if problems:
+        return jsonify({"status": "unavailable", "problems": problems,
+                        "evaluator": evaluator}), 503
+    return jsonify({"status": "ready", "evaluator": evaluator}), 200
 
 
 @bp.get("/metrics")

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-port", type=int, default=9108)
     serve.add_argument("--embedded-influxd", metavar="DIR", type=Path,
                        help="start a private influxd with its data under DIR (for `make run`)")
+    serve.add_argument("--no-rules", action="store_true",
+                       help="receive only, evaluate no rules (= ZRMON_EVALUATE=false; "
+                            "`zrmon scheduler` evaluates)")
     _config_flags(serve)
 
     writer = commands.add_parser("writer", help="drain the spool into InfluxDB (part of serve)")
@@ -125,6 +128,15 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from monitor.server import Listen, Supervisor
 
     config.require_secret()
+    if args.no_rules:
+        config = config.with_(evaluate=False)
+    if config.evaluate:
+        from monitor.rules.runtime import startup_problem
+
+        problem = startup_problem(config.rules_dir)
+        if problem is not None:
+            print(f"zrmon: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     listen = Listen(args.host, args.port, args.workers, args.threads, args.admin_host,
                     args.admin_port)
     if args.embedded_influxd is None:
@@ -159,9 +171,11 @@ def cmd_writer(config: Config, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     admin = start_admin_server(create_admin_app(config), args.admin_host, args.admin_port)
     rules = _start_rules(config)
+    stats = _start_receiver_stats(config, stop)
     try:
         Writer(config, stop=stop).run()
     finally:
+        stats.join(timeout=5)
         if rules is not None:
             rules()
         admin.shutdown()
@@ -171,31 +185,20 @@ def cmd_writer(config: Config, args: argparse.Namespace) -> int:
 def _start_rules(config: Config) -> Any:
     """The rule engine runs here, in the one writer process, never in gunicorn workers.
 
-    Broken rule files must not stop the receiver: they are logged and the
-    service keeps ingesting (``zrmon rules check`` says what to fix).
+    ``zrmon serve`` refused broken rule files before starting this process; if
+    they broke since, the receiver keeps ingesting and ``/readyz`` reports the
+    evaluator as failed (:mod:`monitor.rules.runtime`).
     """
-    if not config.rules_dir.is_dir():
-        return None
-    from apscheduler.schedulers.background import BackgroundScheduler
+    from monitor.rules.runtime import start_in_background
 
-    from monitor.jobs import schedule_jobs
-    from monitor.rules.engine import Engine
+    return start_in_background(config)
 
-    scheduler = BackgroundScheduler(timezone="UTC")
-    try:
-        engine = Engine.build(config, config.rules_dir)
-        schedule_jobs(config, engine, scheduler)
-    except Exception as exc:
-        logging.getLogger("monitor.rules").error("rules not loaded, none evaluated: %s", exc)
-        return None
-    engine.start_delivery()
-    scheduler.start()
 
-    def stop() -> None:
-        engine.stop()
-        scheduler.shutdown(wait=False)
+def _start_receiver_stats(config: Config, stop: threading.Event) -> threading.Thread:
+    """The receiver's own counters into InfluxDB, for the rules that watch Zoom's deliveries."""
+    from monitor.receiverstats import ReceiverStats
 
-    return stop
+    return ReceiverStats(config, stop).start()
 
 
 def cmd_spool(config: Config, args: argparse.Namespace) -> int:

@@ -59,8 +59,14 @@ class Config:
     writer_batch_events: int = field(default=2000, metadata={"env": "ZRMON_WRITER_BATCH_EVENTS"})
     writer_poll_s: float = field(default=0.05, metadata={"env": "ZRMON_WRITER_POLL_S"})
     writer_linger_s: float = field(default=0.2, metadata={"env": "ZRMON_WRITER_LINGER_S"})
+    # How long the writer waits for one InfluxDB answer before it retries the batch.
+    writer_timeout_s: float = field(default=30.0, metadata={"env": "ZRMON_WRITER_TIMEOUT_S"})
     dedupe_window_s: int = field(default=3 * 86400, metadata={"env": "ZRMON_DEDUPE_WINDOW_S"})
     rules_dir: Path = field(default=Path("rules"), metadata={"env": "ZRMON_RULES_DIR"})
+    # False: `zrmon serve` only receives (another process, `zrmon scheduler`, evaluates).
+    evaluate: bool = field(default=True, metadata={"env": "ZRMON_EVALUATE"})
+    # How often the writer records the receiver's own counters (measurement zrmon_receiver).
+    receiver_stats_s: float = field(default=60.0, metadata={"env": "ZRMON_RECEIVER_STATS_S"})
     # InfluxDB retention (``zrmon influx setup``, docs/retention.md): raw readings in
     # ``autogen``, the 5m/1h rollups in ``rollup``. InfluxQL durations, or INF.
     raw_retention: str = field(default="30d", metadata={"env": "ZRMON_RAW_RETENTION"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from monitor.rules.runtime import evaluator_state
 from monitor.services import services
 
 bp = Blueprint("health", __name__)
@@ -23,6 +24,10 @@ def readyz() -> tuple[Response, int]:
     spool = svc.spool_problem()
     if spool:
         problems.append(spool)
+    # Reported, never a reason to turn Zoom away: a failed evaluator is no reason to lose
+    # deliveries (the scheduler's own admin /readyz fails instead).
+    evaluator = evaluator_state(svc.config)
     if problems:
-        return jsonify({"status": "unavailable", "problems": problems}), 503
-    return jsonify({"status": "ready"}), 200
+        return jsonify({"status": "unavailable", "problems": problems,
+                        "evaluator": evaluator}), 503
+    return jsonify({"status": "ready", "evaluator": evaluator}), 200

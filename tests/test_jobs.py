@@ -21,7 +21,8 @@ def test_the_shipped_rules_directory_schedules_every_job(config: Config) -> None
     scheduler = BackgroundScheduler(timezone="UTC")
     schedule_jobs(config, Engine.build(config, RULES), scheduler)
     assert {job.id for job in scheduler.get_jobs()} == {
-        "group:air-quality", "group:room-health", "dispatch-tick", "prune-raw",
+        "group:air-quality", "group:room-health", "group:webhooks", "dispatch-tick",
+        "prune-raw",
         "report:monthly-air-quality", "report:weekly-uptime"}
 
 

@@ -20,6 +20,7 @@ both ends, as in Alertmanager). A label an alert lacks reads as ``""``.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -33,6 +34,7 @@ import yaml
 from marshmallow import Schema, ValidationError, validate, validates_schema
 from marshmallow import fields as mf
 
+from monitor.notify.envyaml import expand_env
 from monitor.rules.model import Alert
 
 NS_PER_S = 1_000_000_000
@@ -230,14 +232,33 @@ class InhibitRule:
 # A critical alert explains a room's lesser ones (an offline room's flaky display, a
 # stuffy room's rising CO2): same room, any rule. An escalation of one rule is a level
 # change of one alert, so "same rule" would never mute anything. An offline room
-# also explains its silent sensors.
+# also explains its silent sensors, and no webhook from Zoom at all explains every
+# room's (the fleet-wide rule of rules/webhooks.yaml).
 DEFAULT_INHIBIT: tuple[InhibitRule, ...] = (
     InhibitRule({"level": "critical"}, {"level": "warning"}, ("room_id",)),
     InhibitRule({"level": "critical"}, {"level": "info"}, ("room_id",)),
     InhibitRule({"rule": "room-health/room-offline"}, {"status": "no_data"}, ("room_id",)),
     InhibitRule({"rule": "room-health/room-offline"}, {"rule": "~.*-sensor-silent"},
                 ("room_id",)),
+    InhibitRule({"rule": "webhooks/zoom-silent"}, {"rule": "~.*-sensor-silent"}),
+    InhibitRule({"rule": "webhooks/zoom-silent"}, {"status": "no_data"}),
 )
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A dead man's switch: ``url`` is pinged every ``every_ns`` while evaluation is healthy.
+
+    The outside service (healthchecks.io, Dead Man's Snitch, an Alertmanager
+    "Watchdog" receiver) alerts when the pings stop: the one failure an alert
+    of our own cannot report is that we no longer evaluate.
+    """
+
+    url: str = field(repr=False)          # often carries a token: never printed
+    every_ns: int = 60 * NS_PER_S
+
+
+MIN_HEARTBEAT_NS = NS_PER_S
 
 
 @dataclass(frozen=True)
@@ -247,6 +268,7 @@ class Policy:
     routes: dict[str, Route] = field(default_factory=dict)
     inhibit: tuple[InhibitRule, ...] = DEFAULT_INHIBIT
     source: str = ""
+    heartbeat: Heartbeat | None = None
 
     def grouping_for(self, channel: str) -> Grouping:
         route = self.routes.get(channel)
@@ -267,27 +289,48 @@ class Policy:
 # Loading
 
 
-def load_policy(path: Path) -> Policy:
+def load_policy(path: Path, env: Mapping[str, str] | None = None) -> Policy:
     """The policy in ``path``; the defaults when there is no such file."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Policy(source=str(path))
-    return parse_policy(text, str(path))
+    return parse_policy(text, str(path), env)
 
 
-def parse_policy(text: str, source: str = "notify.yaml") -> Policy:
+def parse_policy(text: str, source: str = "notify.yaml",
+                 env: Mapping[str, str] | None = None) -> Policy:
+    """``env`` (default: the process environment) fills ``${NAME}`` in the heartbeat URL."""
     node = _compose(text, source)
     data = _Loader(text).get_single_data() if node is not None else None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise PolicyError([f"{source}:1: expected a mapping at the top level"])
+    _expand_heartbeat_url(data, node, source, os.environ if env is None else env)
     try:
         loaded = _PolicySchema().load(data)
     except ValidationError as exc:
         raise PolicyError(_located(exc.messages, node, source)) from None
     return _build(loaded, source)
+
+
+def _expand_heartbeat_url(data: dict[str, Any], root: yaml.Node | None, source: str,
+                          env: Mapping[str, str]) -> None:
+    """The ping URL may hold a token, so it may come from the environment, as channels do."""
+    heartbeat = data.get("heartbeat")
+    url = heartbeat.get("url") if isinstance(heartbeat, dict) else None
+    if not isinstance(heartbeat, dict) or not isinstance(url, str) or "$" not in url:
+        return
+    node = _node_at(root, ("heartbeat", "url"))
+    line = node.start_mark.line + 1 if node is not None else 1
+    try:
+        heartbeat["url"] = expand_env(url, env)
+    except KeyError as exc:
+        raise PolicyError([f"{source}:{line}: heartbeat.url: environment variable "
+                           f"{exc.args[0]} is not set"]) from None
+    except ValueError as exc:
+        raise PolicyError([f"{source}:{line}: heartbeat.url: {exc}"]) from None
 
 
 class _Loader(yaml.SafeLoader):
@@ -484,8 +527,20 @@ class _InhibitSchema(Schema):
     equal = mf.List(mf.String(validate=validate.Length(min=1)), load_default=list)
 
 
+class _HeartbeatSchema(Schema):
+    url = mf.Url(required=True, schemes={"http", "https"}, require_tld=False,
+                 error_messages={"invalid": "must be an http(s) URL"})
+    every = _Duration(load_default=60 * NS_PER_S)
+
+    @validates_schema
+    def _often_enough(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("every", MIN_HEARTBEAT_NS) < MIN_HEARTBEAT_NS:
+            raise ValidationError("must be at least 1s", "every")
+
+
 class _PolicySchema(Schema):
     grouping = mf.Nested(_GroupingSchema, allow_none=True)
+    heartbeat = mf.Nested(_HeartbeatSchema, allow_none=True)
     mute_windows = mf.Dict(keys=mf.String(validate=validate.Length(min=1)),
                            values=mf.Nested(_MuteWindowSchema), allow_none=True)
     routes = mf.Dict(keys=mf.String(validate=validate.Length(min=1)),
@@ -546,7 +601,9 @@ def _build(data: Mapping[str, Any], source: str) -> Policy:
     inhibit = DEFAULT_INHIBIT if data.get("inhibit") is None else tuple(
         InhibitRule(dict(rule["source"]), dict(rule["target"]), tuple(rule["equal"]))
         for rule in data["inhibit"])
-    return Policy(grouping, windows, routes, inhibit, source)
+    beat = data.get("heartbeat")
+    heartbeat = Heartbeat(beat["url"], beat["every"]) if beat else None
+    return Policy(grouping, windows, routes, inhibit, source, heartbeat)
 
 
 def _window(name: str, data: Mapping[str, Any]) -> MuteWindow:

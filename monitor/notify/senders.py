@@ -101,26 +101,41 @@ class JsonPoster:
         self.idempotency_key = idempotency_key
 
     def __call__(self, notification: Notification) -> None:
-        body = json.dumps(self.payload(notification), ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json; charset=utf-8",
-                   "User-Agent": USER_AGENT, **self.headers}
+        headers = dict(self.headers)
         if self.idempotency_key:
             headers["Idempotency-Key"] = notification.id
-        try:
-            response = self.pool.request("POST", self.url, body=body, headers=headers,
-                                         timeout=HTTP_TIMEOUT, retries=False, redirect=False)
-        except urllib3.exceptions.HTTPError as exc:
-            raise DeliveryError(self._redact(f"{type(exc).__name__}: {exc}")) from None
-        _check_status(response.status, response.data, response.headers.get("Retry-After"),
-                      self._redact)
+        post_json(self.pool, self.url, self.payload(notification), headers)
 
-    def _redact(self, message: str) -> str:
-        """Strip the URL's path and query (the secret part of Slack/Teams webhook URLs)."""
-        parsed = urllib3.util.parse_url(self.url)
-        for secret in (self.url, parsed.request_uri if parsed.path else ""):
-            if secret and secret != "/":
-                message = message.replace(secret, "<url>")
-        return message
+
+def post_json(pool: urllib3.PoolManager, url: str, payload: Mapping[str, Any],
+              headers: Mapping[str, str] | None = None) -> None:
+    """One POST of ``payload`` as JSON; :class:`DeliveryError` (URL redacted) unless 2xx.
+
+    Shared by the JSON channels and the heartbeat, so both time out, refuse
+    redirects and keep URLs out of errors the same way.
+    """
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    sent = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
+            **(headers or {})}
+
+    def redact(message: str) -> str:
+        return redact_url(message, url)
+
+    try:
+        response = pool.request("POST", url, body=body, headers=sent,
+                                timeout=HTTP_TIMEOUT, retries=False, redirect=False)
+    except urllib3.exceptions.HTTPError as exc:
+        raise DeliveryError(redact(f"{type(exc).__name__}: {exc}")) from None
+    _check_status(response.status, response.data, response.headers.get("Retry-After"), redact)
+
+
+def redact_url(message: str, url: str) -> str:
+    """Strip the URL's path and query (the secret part of Slack/Teams webhook URLs)."""
+    parsed = urllib3.util.parse_url(url)
+    for secret in (url, parsed.request_uri if parsed.path else ""):
+        if secret and secret != "/":
+            message = message.replace(secret, "<url>")
+    return message
 
 
 def _check_status(status: int, data: bytes, retry_after: str | None,

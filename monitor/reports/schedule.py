@@ -20,9 +20,8 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
-
 from monitor.config import Config
+from monitor.notify import envyaml
 from monitor.reports.run import KINDS, Kind, Request, file_name, write
 from monitor.reports.timerange import RELATIVE, relative_range
 
@@ -32,7 +31,12 @@ FORMATS = ("html", "csv", "json")
 
 
 class ScheduleError(ValueError):
-    """A mistake in reports.yaml, naming the entry and key."""
+    """A mistake in reports.yaml: ``file:line: reports[i]: message``, naming entry and key."""
+
+
+KeyPath = tuple[str | int, ...]
+Lines = Callable[[KeyPath], int]     # the line of a key path (0: unknown)
+KEYS = ("name", "cron", "kind", "range", "out_dir", "format", "building", "email")
 
 
 @dataclass(frozen=True)
@@ -47,51 +51,72 @@ class Scheduled:
     email: str | None = None
 
 
-def parse_schedule(data: Any, source: str = FILE_NAME) -> list[Scheduled]:
-    """Validated entries; :class:`ScheduleError` for the first problem."""
+def parse_schedule(data: Any, source: str = FILE_NAME,
+                   lines: Lines | None = None) -> list[Scheduled]:
+    """Validated entries; :class:`ScheduleError` for the first problem, at its line."""
     from apscheduler.triggers.cron import CronTrigger
+
+    def where(*path: str | int) -> str:
+        line = lines(path) if lines is not None else 0
+        index = f" reports[{path[1]}]:" if len(path) > 1 else ""
+        return f"{source}:{line}:{index}" if line else f"{source}:{index}"
 
     items = data.get("reports") if isinstance(data, Mapping) else None
     if not isinstance(items, list):
-        raise ScheduleError(f"{source}: needs a list under `reports:`")
+        raise ScheduleError(f"{where('reports')} needs a list under `reports:`")
     out = []
     for index, item in enumerate(items):
-        where = f"{source}: reports[{index}]"
         if not isinstance(item, Mapping):
-            raise ScheduleError(f"{where}: must be a mapping")
-        unknown = set(item) - {"name", "cron", "kind", "range", "out_dir", "format",
-                               "building", "email"}
+            raise ScheduleError(f"{where('reports', index)} must be a mapping")
+        unknown = sorted(map(str, set(item) - set(KEYS)))
         if unknown:
-            raise ScheduleError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+            raise ScheduleError(f"{where('reports', index, unknown[0])} unknown key(s) "
+                                f"{', '.join(unknown)} (expected: {', '.join(KEYS)})")
         entry = Scheduled(str(item.get("name") or f"report-{index}"), str(item.get("cron", "")),
                           cast(Kind, item.get("kind")), str(item.get("range", "")),
                           Path(str(item.get("out_dir", ""))), str(item.get("format", "html")),
                           item.get("building"), item.get("email"))
-        _check(entry, where)
+        problem = _problem(entry)
+        if problem is not None:
+            key, message = problem
+            raise ScheduleError(f"{where('reports', index, key)} {message}")
         try:
             CronTrigger.from_crontab(entry.cron, timezone="UTC")
         except ValueError as exc:
-            raise ScheduleError(f"{where}: cron {entry.cron!r}: {exc}") from None
+            raise ScheduleError(f"{where('reports', index, 'cron')} cron {entry.cron!r}: "
+                                f"{exc}") from None
         out.append(entry)
     return out
 
 
-def _check(entry: Scheduled, where: str) -> None:
+def _problem(entry: Scheduled) -> tuple[str, str] | None:
+    """(key, message) of the first thing wrong with an entry, or None."""
     if entry.kind not in KINDS:
-        raise ScheduleError(f"{where}: kind must be one of {', '.join(KINDS)}")
+        return "kind", f"kind must be one of {', '.join(KINDS)}"
     if entry.range not in RELATIVE:
-        raise ScheduleError(f"{where}: range must be one of {', '.join(RELATIVE)}")
+        return "range", f"range must be one of {', '.join(RELATIVE)}"
     if entry.fmt not in FORMATS:
-        raise ScheduleError(f"{where}: format must be one of {', '.join(FORMATS)}")
+        return "format", f"format must be one of {', '.join(FORMATS)}"
     if not str(entry.out_dir) or str(entry.out_dir) == ".":
-        raise ScheduleError(f"{where}: out_dir is required")
+        return "out_dir", "out_dir is required"
+    return None
 
 
-def load_schedule(rules_dir: Path) -> list[Scheduled]:
+def load_schedule(rules_dir: Path, env: Mapping[str, str] | None = None) -> list[Scheduled]:
+    """``rules_dir/reports.yaml`` (none when absent), read like channels.yaml: values may
+    use ``${ENV}`` and every error names its line."""
     path = rules_dir / FILE_NAME
     if not path.is_file():
         return []
-    return parse_schedule(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+    try:
+        document = envyaml.load(path.read_text(encoding="utf-8"),
+                                os.environ if env is None else env)
+    except envyaml.YamlEnvError as exc:
+        raise ScheduleError(f"{path}:{exc.line}: {exc.message}" if exc.line
+                            else f"{path}: {exc.message}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScheduleError(f"{path}: cannot read: {exc}") from None
+    return parse_schedule(document.data, str(path), document.line)
 
 
 def run_job(config: Config, entry: Scheduled, now_ns: int,

@@ -4,33 +4,43 @@ Meant to run before a deploy (and in CI), so it reports every mistake of
 every file in one run, as ``file:line: field: message``. Besides what the
 loader checks, it checks that each ``notify:`` entry names a channel of
 ``channels.yaml`` beside the rules -- the loader cannot, as it reads one rule
-file at a time. Only the channel *names* are read here; the channels
-themselves are validated by their own loader.
+file at a time.
+
+Checking a directory also checks the configuration beside the rules with the
+loaders the evaluator uses -- ``channels.yaml`` (required, with the
+environment's ``${NAME}`` secrets), ``notify.yaml`` and ``reports.yaml`` -- so
+a pass means ``zrmon serve`` and ``zrmon scheduler`` will start: a typo in any
+of them once meant an evaluator that logged one line and evaluated nothing.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
-from monitor.rules.load import ParsedFile, RuleFileError, parse_dir, parse_file
+from monitor.notify.policy import PolicyError
+from monitor.rules.load import CONFIG_FILES, ParsedFile, RuleFileError, parse_dir, parse_file
 from monitor.rules.model import Group
 
 DEFAULT_PATH = Path("rules")
 CHANNELS_FILE = "channels.yaml"
 
 
-def check(path: Path, channel_names: set[str] | None) -> list[str]:
+def check(path: Path, channel_names: set[str] | None,
+          env: Mapping[str, str] | None = None) -> list[str]:
     """The error lines for a rule file or directory; empty when all is well.
 
     ``channel_names`` None means: read them from ``channels.yaml`` beside the
-    rules, and skip the ``notify`` check when there is no such file.
+    rules, and skip the ``notify`` check when there is no such file. ``env``
+    (default: the process environment) fills the ``${NAME}`` references of a
+    directory's configuration files.
     """
-    errors, _ = _run(path, channel_names)
+    errors, _ = _run(path, channel_names, env)
     return errors
 
 
@@ -47,18 +57,59 @@ def main_check(argv_path: str | None) -> int:
     return 0
 
 
-def _run(path: Path, channel_names: set[str] | None) -> tuple[list[str], list[Group]]:
+def _run(path: Path, channel_names: set[str] | None,
+         env: Mapping[str, str] | None = None) -> tuple[list[str], list[Group]]:
     parsed = parse_dir(path) if path.is_dir() else [parse_file(path)]
     errors: list[RuleFileError] = []
     known = channel_names
+    channels_readable = True
     if known is None:
         known, problems = read_channel_names(_channels_file(path))
         errors.extend(problems)
+        channels_readable = not problems
     for one in parsed:
         notify = _notify_errors(one, known) if known is not None else []
         errors.extend(sorted((*one.errors, *notify), key=lambda e: (e.line, e.field)))
+    lines = [str(error) for error in errors]
+    if path.is_dir():
+        lines += config_errors(path, os.environ if env is None else env,
+                               channels=channels_readable)
     groups = [one.group for one in parsed if one.group is not None]
-    return [str(error) for error in errors], groups
+    return lines, groups
+
+
+def config_errors(directory: Path, env: Mapping[str, str], *, channels: bool = True) -> list[str]:
+    """What the evaluator's loaders refuse in the directory's configuration files.
+
+    ``channels`` False skips channels.yaml, whose syntax error is already reported.
+    """
+    from monitor.notify.channels import load_channels
+    from monitor.notify.policy import load_policy
+    from monitor.reports.schedule import load_schedule
+
+    errors = [f"{directory / name}: not read: the file must be named "
+              f"{name.removesuffix('.yml')}.yaml" for name in sorted(CONFIG_FILES)
+              if name.endswith(".yml") and (directory / name).exists()]
+    channels_file = _channels_file(directory)
+    if not channels_file.is_file():
+        errors.append(f"{channels_file}: missing: it defines the channels rules notify "
+                      "(at least `channels: {log: {type: log}}`)")
+    elif channels:
+        try:
+            load_channels(channels_file, env)
+        except ValueError as exc:
+            errors.append(str(exc))
+    try:
+        load_policy(directory / "notify.yaml", env)
+    except PolicyError as exc:
+        errors.extend(exc.errors)
+    except (OSError, UnicodeDecodeError) as exc:
+        errors.append(f"{directory / 'notify.yaml'}: cannot read: {exc}")
+    try:
+        load_schedule(directory, env)
+    except ValueError as exc:
+        errors.append(str(exc))
+    return errors
 
 
 def _channels_file(path: Path) -> Path:

@@ -94,19 +94,17 @@ def _eval(config: Config, path: Path, at: str | None) -> int:
 
 
 def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
-    import yaml
+    """Evaluate alone; broken files (rules, channels, policy, reports): one line, exit 2."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from monitor.jobs import schedule_jobs
-    from monitor.rules.engine import Engine
-    from monitor.rules.load import RuleFileError, RuleFileErrors
+    from monitor.rules.runtime import EvaluatorStartError, start
 
+    config = config.with_(evaluate=True)     # evaluating is what this command is for
     scheduler = BlockingScheduler(timezone="UTC")
     try:
-        engine = Engine.build(config, config.rules_dir)
-        schedule_jobs(config, engine, scheduler)
-    except (RuleFileError, RuleFileErrors, ValueError, yaml.YAMLError) as exc:
-        print(f"zrmon: {exc}", file=sys.stderr)   # channels, policy, reports: ValueError
+        engine = start(config, scheduler)
+    except EvaluatorStartError as exc:
+        print(f"zrmon: {exc}", file=sys.stderr)
         return EXIT_USAGE
     engine.start_delivery()
     admin = _start_admin(config, args.admin_host, args.admin_port)

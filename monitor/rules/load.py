@@ -37,6 +37,7 @@ from marshmallow.validate import Length, OneOf, Range, Regexp
 from monitor.ingest.vocabulary import SENSOR_TYPES
 from monitor.rules.model import (
     LEVELS,
+    RECEIVER_FIELDS,
     Aggregate,
     Group,
     IncidentMatch,
@@ -501,16 +502,36 @@ class IncidentMatchSchema(_Strict):
         return IncidentMatch(alert_type=data.get("alert_type"), component=data.get("component"))
 
 
-class SensorRefSchema(_Strict):
-    sensor = _sensor_name(required=True)
+class SourceSchema(_Strict):
+    """What a rate or silent rule watches: a room sensor, or a counter of the receiver.
+
+    ``receiver: deliveries`` / ``receiver: signature_failures`` read the
+    receiver's own per-interval counts (measurement ``zrmon_receiver``): one
+    value for the whole account, so the rule raises one alert, not one per room.
+    """
+
+    sensor = _sensor_name()
+    receiver = fields.Str(validate=OneOf(RECEIVER_FIELDS, error=(
+        f"must be one of {', '.join(RECEIVER_FIELDS)} (the receiver's counters)")))
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _one_source(self, data: Any, original: Any, **kwargs: Any) -> None:
+        if not isinstance(original, Mapping):
+            return
+        found = [key for key in ("sensor", "receiver") if key in original]
+        if not found:
+            raise ValidationError("needs sensor (a Zoom sensor type) or receiver "
+                                  f"({', '.join(RECEIVER_FIELDS)})")
+        if len(found) > 1:
+            raise ValidationError({"receiver": ["only one of sensor, receiver"]})
 
 
 class RuleSchema(_Strict):
     name = _name(required=True)
     sensor = _sensor_name()
-    rate = fields.Nested(SensorRefSchema)
+    rate = fields.Nested(SourceSchema)
     incident = fields.Nested(IncidentMatchSchema)
-    silent = fields.Nested(SensorRefSchema)
+    silent = fields.Nested(SourceSchema)
     aggregate = fields.Str(load_default="mean", validate=OneOf(AGGREGATES))
     window = Duration(positive=True, load_default=600.0)
     levels = fields.Nested(LevelsSchema, required=True)
@@ -564,9 +585,15 @@ def _kind_options(kind: str, data: Mapping[str, Any], original: Mapping[str, Any
     if "no_data" in original and kind in ("incident", "silent"):
         errors.add(("no_data",), f"does not apply to {kind} rules, whose value is "
                                  f"{VALUE_OF[kind]}")
-    tags = INCIDENT_TAGS if kind == "incident" else SENSOR_TAGS
+    tags: tuple[str, ...] = INCIDENT_TAGS if kind == "incident" else SENSOR_TAGS
+    source = original.get(kind)
+    if isinstance(source, Mapping) and "receiver" in source:
+        tags = ()        # the receiver's counters have no tags: one account-wide series
     for tag in data.get("where", {}):
         if tag not in tags:
+            if not tags:
+                errors.add(("where", tag), "receiver counters have no tags to filter on")
+                continue
             hint = " (match codes under incident:)" if tag in ("alert_type", "component") else ""
             errors.add(("where", tag), f"not a tag this rule can filter on{hint}; "
                                        f"use {', '.join(tags)}")
@@ -808,8 +835,9 @@ def _build_group(parsed: ParsedFile, data: dict[str, Any]) -> Group:
 def _build_rule(group: str, data: dict[str, Any], source: str) -> Rule:
     key = next(key for key in KIND_KEYS if key in data)
     sensor = data["sensor"] if key == "sensor" else None
+    receiver = None
     if key in ("rate", "silent"):
-        sensor = data[key]["sensor"]
+        sensor, receiver = data[key].get("sensor"), data[key].get("receiver")
     levels = data["levels"]
     return Rule(
         group=group,
@@ -817,6 +845,7 @@ def _build_rule(group: str, data: dict[str, Any], source: str) -> Rule:
         kind=KIND_KEYS[key],
         levels={level: levels[level] for level in LEVELS if level in levels},
         sensor=sensor,
+        receiver=receiver,
         incident=data.get("incident"),
         aggregate=cast(Aggregate, data["aggregate"]),
         window_s=data["window"],

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 LEVELS: tuple[str, ...] = ("info", "warning", "critical")   # ascending severity
+# The receiver's counters, as fields of the measurement RECEIVER_MEASUREMENT: per
+# interval, signed deliveries from Zoom and requests refused for a bad signature (401).
+RECEIVER_MEASUREMENT = "zrmon_receiver"
+RECEIVER_FIELDS = ("deliveries", "signature_failures")
+# The "room" of a fleet-wide rule's one alert, and the name its messages show.
+FLEET_ROOM = "fleet"
+FLEET_NAME = "all rooms"
 Aggregate = Literal["mean", "max", "min", "last", "p95", "count"]
 Kind = Literal["threshold", "no_data", "incident", "rate"]
 
@@ -93,6 +100,9 @@ class Rule:
     kind: Kind
     levels: dict[str, Threshold]            # level name (info/warning/critical) → threshold
     sensor: str | None = None               # threshold / rate / no_data: the sensor_type
+    # rate / no_data over the receiver's own counters (measurement zrmon_receiver) instead
+    # of a sensor: one fleet-wide value, not one per room (room id FLEET_ROOM).
+    receiver: str | None = None
     incident: IncidentMatch | None = None   # incident: which open incidents count
     aggregate: Aggregate = "mean"
     window_s: float = 600.0
@@ -108,6 +118,11 @@ class Rule:
     @property
     def id(self) -> str:
         return f"{self.group}/{self.name}"
+
+    @property
+    def fleet(self) -> bool:
+        """One value for the whole account (the receiver's counters), not one per room."""
+        return self.receiver is not None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from monitor.ingest.points import influxql_ident, influxql_string
-from monitor.rules.model import Rule, Threshold, required_bound
+from monitor.rules.model import (
+    FLEET_NAME,
+    FLEET_ROOM,
+    RECEIVER_MEASUREMENT,
+    Rule,
+    Threshold,
+    required_bound,
+)
 from monitor.store.influx import Series
 
 NS_PER_S = 1_000_000_000
@@ -51,6 +58,8 @@ def build_query(rule: Rule, at_ns: int, *, breaching_only: bool = False,
     """
     if rule.kind == "incident":
         return _incident_query(rule, at_ns)
+    if rule.fleet:
+        return _receiver_query(rule, at_ns, breaching_only=breaching_only)
     lookback: float
     if rule.kind == "no_data":
         select, lookback = 'last("value") AS "value"', SILENT_LOOKBACK_S
@@ -69,6 +78,26 @@ def build_query(rule: Rule, at_ns: int, *, breaching_only: bool = False,
     where_sql = f' WHERE {" AND ".join(where)}' if where else ""
     inner = f"SELECT {select} FROM {source}{where_sql} GROUP BY {idents(ROOM_TAGS)}"
     outer = flat_select(inner, ("value", *ROOM_TAGS))
+    if breaching_only and can_filter_breaches(rule):
+        outer += f" WHERE {breach_condition(rule)}"
+    return outer
+
+
+def _receiver_query(rule: Rule, at_ns: int, *, breaching_only: bool) -> str:
+    """The receiver's counters: one row for the whole account, whatever ``rooms`` says.
+
+    They are per-interval counts, so a rate rule's "change within the window"
+    is their sum, and a silent rule's "last reading" is the last interval that
+    counted anything: the receiver writes a point every interval, zeros included.
+    """
+    field = influxql_ident(rule.receiver or "")
+    if rule.kind == "no_data":
+        bounds = " AND ".join(time_bounds(at_ns, SILENT_LOOKBACK_S))
+        return (f'SELECT last({field}) AS "value" FROM "{RECEIVER_MEASUREMENT}" '
+                f"WHERE {field} > 0 AND {bounds}")
+    bounds = " AND ".join(time_bounds(at_ns, rule.window_s))
+    inner = f'SELECT sum({field}) AS "value" FROM "{RECEIVER_MEASUREMENT}" WHERE {bounds}'
+    outer = flat_select(inner, ("value",))
     if breaching_only and can_filter_breaches(rule):
         outer += f" WHERE {breach_condition(rule)}"
     return outer
@@ -180,11 +209,13 @@ def samples(rule: Rule, series: list[Series], at_ns: int,
     for item in series:
         index = {name: i for i, name in enumerate(item.columns)}
         room_at, value_at = index.get("room_id"), index.get(_VALUE_COLUMN[rule.kind])
-        if room_at is None or value_at is None:
+        if value_at is None or (room_at is None and not rule.fleet):
             continue
         tag_at = [(tag, index[tag]) for tag in ROOM_TAGS if tag in index]
+        fleet = {"room_name": FLEET_NAME} if room_at is None else {}   # no room column
         for row in item.values:
-            room_id, value = row[room_at], read(row[value_at])
+            room_id = FLEET_ROOM if room_at is None else row[room_at]
+            value = read(row[value_at])
             if not room_id or value is None:
                 continue
             room_id = str(room_id)
@@ -192,7 +223,8 @@ def samples(rule: Rule, series: list[Series], at_ns: int,
                 continue
             previous = out.get(room_id)
             if previous is None or _worse(rule, value, previous.value):
-                out[room_id] = Sample(value, {tag: str(row[i]) for tag, i in tag_at if row[i]})
+                tags = {tag: str(row[i]) for tag, i in tag_at if row[i]}
+                out[room_id] = Sample(value, {**fleet, **tags})
     return out
 
 

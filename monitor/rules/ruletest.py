@@ -17,6 +17,9 @@ tests:
     input_series:
       - labels: {room_id: r1, room_name: Everest, building: HQ, sensor_type: CO2}
         values: "900x2 1100x10 850x10"
+      - measurement: zrmon_receiver          # the receiver's counters (default: sensor)
+        field: deliveries                    # (default: value)
+        values: "40x30"
     incidents:
       - {room_id: r2, alert_type: 3, component: 1, start: 0m, end: 25m}
     alerts:
@@ -180,10 +183,12 @@ def _points(case: dict[str, Any]) -> list[Point]:
     step = int(parse_duration(case.get("interval", "1m")) * NS)
     points = []
     for series in case.get("input_series", []):
-        labels = {str(k): str(v) for k, v in series["labels"].items()}
+        labels = {str(k): str(v) for k, v in (series.get("labels") or {}).items()}
+        measurement = str(series.get("measurement", "sensor"))
+        name = str(series.get("field", "value"))
         for i, value in enumerate(expand(str(series["values"]))):
             if value is not None:
-                points.append(Point("sensor", labels, {"value": value}, T0_NS + i * step))
+                points.append(Point(measurement, labels, {name: value}, T0_NS + i * step))
     points.extend(_incident(item, closed=False) for item in case.get("incidents", []))
     return points
 

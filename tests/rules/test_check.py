@@ -10,6 +10,7 @@ import pytest
 from monitor.rules.check import check, main_check, read_channel_names
 
 REPO = Path(__file__).resolve().parents[2]
+SLACK = {"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x"}
 RULES_DIR = REPO / "rules"
 
 RULES = """\
@@ -54,7 +55,7 @@ def test_a_notify_name_missing_from_channels_yaml_is_reported_at_its_line(tmp_pa
           log: {type: log}
           facilities-slack: {type: slack, url: "${SLACK_WEBHOOK_URL}"}
     """)
-    assert check(tmp_path, None) == [
+    assert check(tmp_path, None, SLACK) == [
         f"{rules}:6: rules.0.notify.1: unknown channel 'facilities-slak' "
         "(channels: facilities-slack, log); did you mean 'facilities-slack'?",
         f"{rules}:11: rules.1.notify.0: unknown channel 'pager' (channels: facilities-slack, log)",
@@ -63,9 +64,14 @@ def test_a_notify_name_missing_from_channels_yaml_is_reported_at_its_line(tmp_pa
     assert len(check(rules, None)) == 2
 
 
-def test_without_channels_yaml_notify_is_not_checked(tmp_path: Path) -> None:
-    write(tmp_path / "g.yaml", RULES)
-    assert check(tmp_path, None) == []
+def test_without_channels_yaml_notify_is_not_checked_but_the_directory_is_refused(
+        tmp_path: Path) -> None:
+    """The evaluator cannot start without channels.yaml, so neither does the check pass."""
+    rules = write(tmp_path / "g.yaml", RULES)
+    assert check(tmp_path, None) == [
+        f"{tmp_path / 'channels.yaml'}: missing: it defines the channels rules notify "
+        "(at least `channels: {log: {type: log}}`)"]
+    assert check(rules, None) == []          # one rule file alone: nothing to check against
 
 
 def test_given_channel_names_win_over_channels_yaml(tmp_path: Path) -> None:
@@ -94,6 +100,7 @@ def test_errors_of_every_file(tmp_path: Path) -> None:
     write(tmp_path / "a.yaml", "group: a\nrules: []\nextra: 1\n")
     write(tmp_path / "b.yaml", "group: b\nrules:\n  - name: r\n")
     write(tmp_path / "tests" / "ignored.yaml", "anything: at all\n")
+    write(tmp_path / "channels.yaml", "channels: {log: {type: log}}\n")
     assert check(tmp_path, None) == [
         f"{tmp_path / 'a.yaml'}:3: extra: unknown key (expected one of: group, interval, rules)",
         f"{tmp_path / 'b.yaml'}:3: rules.0: needs one of sensor, rate, incident, silent "
@@ -132,7 +139,7 @@ def test_main_check(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch.chdir(REPO)
     assert main_check(None) == 0
     out, err = capsys.readouterr()
-    assert (out, err) == ("rules: 2 group(s), 13 rule(s) OK\n", "")
+    assert (out, err) == ("rules: 3 group(s), 15 rule(s) OK\n", "")
 
     rules = write(tmp_path / "g.yaml", RULES)
     write(tmp_path / "channels.yaml", "channels: {log: {type: log}}\n")

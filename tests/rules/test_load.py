@@ -428,7 +428,8 @@ def test_errors_come_out_as_one_exception_listing_them(tmp_path: Path) -> None:
      (4, "rules.0.silent.sensor", "must be a Zoom sensor type in upper case, e.g. CO2, "
       "TEMPERATURE, HUMIDITY, VOC, AQI, PM25, PM10, AIR_PRESSURE, REAL_TIME_PEOPLE_COUNT")),
     ("rate: {}\nlevels: {warning: {above: 1}}\n",
-     (4, "rules.0.rate.sensor", "required key is missing")),
+     (4, "rules.0.rate", "needs sensor (a Zoom sensor type) or receiver "
+                         "(deliveries, signature_failures)")),
     ("incident: {}\nlevels: {warning: {above: 1}}\n",
      (4, "rules.0.incident", "needs alert_type and/or component (Zoom's codes)")),
     ("incident: {alert_type: '3'}\nlevels: {warning: {above: 1}}\n",
@@ -644,7 +645,7 @@ def test_load_dir_of_a_missing_directory(tmp_path: Path) -> None:
 
 def test_the_default_rules_load() -> None:
     groups = {group.name: group for group in load_dir(RULES_DIR)}
-    assert set(groups) == {"air-quality", "room-health"}
+    assert set(groups) == {"air-quality", "room-health", "webhooks"}
     air, health = groups["air-quality"], groups["room-health"]
     assert air.interval_s == health.interval_s == 60.0
     rules = {rule.name: rule for group in groups.values() for rule in group.rules}
@@ -669,7 +670,15 @@ def test_the_default_rules_load() -> None:
         "outside", low=19.5, high=27.5, resolve_low=20.0, resolve_high=27.0)
     assert (rules["co2-rising"].kind, rules["co2-rising"].window_s) == ("rate", 900.0)
     assert rules["co2-sensor-silent"].kind == "no_data"
-    assert rules["co2-sensor-silent"].levels["warning"].value == 1200.0
+    assert rules["co2-sensor-silent"].levels["warning"].value == 2700.0
+
+    quiet, refused = rules["zoom-silent"], rules["signature-failures"]
+    assert (quiet.kind, quiet.receiver, quiet.sensor, quiet.fleet) == (
+        "no_data", "deliveries", None, True)
+    assert quiet.levels == {"critical": Threshold("above", value=1800.0)}
+    assert (refused.kind, refused.receiver, refused.window_s) == (
+        "rate", "signature_failures", 900.0)
+    assert not rules["co2-sensor-silent"].fleet
 
     incidents = {name: (rule.incident, next(iter(rule.levels.items())))
                  for name, rule in rules.items() if rule.kind == "incident"}
