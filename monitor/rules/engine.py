@@ -56,6 +56,7 @@ FIRST_RUN_DELAY_S = 15.0
 # each with QUERY_CONCURRENCY queries (or its transition write). Beyond the pool, urllib3
 # opens extra connections and logs "Connection pool is full" as it discards them.
 MIN_INFLUX_POOL = 8
+COMMIT_ERROR = "(state commit)"   # the key of a failed commit in GroupResult.errors
 POINT_BATCHES = 100   # committed evaluations' rule_state points per InfluxDB write
 
 
@@ -118,28 +119,31 @@ class Engine:
             if result.committed:
                 self.evaluator.adopt(result)
                 self.current = current
+            else:       # health checks read errors: an evaluation not stored did not happen
+                result.errors[COMMIT_ERROR] = f"not stored: {self.journal.last_error}"
         if result.committed and not result.errors:
             GROUP_LAST_SUCCESS.labels(group.name).set(at / 1e9)
         self.flush_points()
         return result
 
     def tick(self, at_ns: int | None = None) -> None:
+        """Due repeats and group_wait flushes. One commit attempt: the next tick is the retry."""
         at = self.clock() if at_ns is None else at_ns
         with self.lock:
-            self._commit(self._active(), at)
+            self._commit(self._active(), at, retry=False)
         self.flush_points()
 
     def _active(self) -> list[Alert]:
         return [alert for alerts in self.current.values() for alert in alerts]
 
     def _commit(self, alerts: list[Alert], at: int, rules: Mapping[str, RuleStates] | None = None,
-                points: bytes = b"") -> bool:
+                points: bytes = b"", *, retry: bool = True) -> bool:
         """Dispatch and store the outcome in one transaction; roll the dispatcher back if not."""
         notifications = self.dispatcher.process(alerts, at, self.silences.active(at))
         snapshot = self.dispatcher.to_json()
         change = Change(rules=rules or {}, dispatcher=snapshot, notifications=notifications,
                         points=points)
-        if self.journal.commit(change):
+        if self.journal.commit(change, retry=retry):
             self.committed_dispatcher = snapshot
             return True
         self.dispatcher = Dispatcher.from_json(self.committed_dispatcher, self.dispatcher.policy)

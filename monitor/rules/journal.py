@@ -80,13 +80,19 @@ class Journal:
         self.outbox = outbox
         self.retry = retry or CommitRetry()
         self.sleep = sleep
+        self.last_error: str | None = None     # why the latest commit failed, until one succeeds
 
     @property
     def state_dir(self) -> Path:
         return self.outbox.path.parent
 
-    def commit(self, change: Change) -> bool:
-        """Store the change in one transaction, retrying with back-off; whether it was stored."""
+    def commit(self, change: Change, *, retry: bool = True) -> bool:
+        """Store the change in one transaction, retrying with back-off; whether it was stored.
+
+        ``retry=False`` makes one attempt: for a change the next call derives
+        again anyway (a dispatcher tick), so that it never holds up evaluations.
+        """
+        attempts = self.retry.attempts if retry else 1
         rows: dict[str, str | None] = {RULES_PREFIX + name: _dumps(states.to_json())
                                        for name, states in change.rules.items()}
         rows.update({RULES_PREFIX + name: None for name in change.forget_groups})
@@ -96,21 +102,23 @@ class Journal:
         transitions = change.points.count(b"\n") + 1 if change.points else 0
         what = (f"rule state with {transitions} transition(s) and "
                 f"{len(change.notifications)} notification(s)")
-        for attempt in range(1, self.retry.attempts + 1):
+        for attempt in range(1, attempts + 1):
             try:
                 self.outbox.commit(change.notifications, state=rows, points=points)
             except (sqlite3.Error, OSError) as exc:
                 STATE_COMMIT_FAILURES.inc()
-                if attempt == self.retry.attempts:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                if attempt == attempts:
                     log.error("cannot commit %s after %d attempts (%s); memory kept as "
                               "committed, the next evaluation derives it again", what, attempt,
                               exc)
                     return False
                 delay = self.retry.delay(attempt)
                 log.warning("cannot commit %s (attempt %d of %d): %s; retrying in %.2f s",
-                            what, attempt, self.retry.attempts, exc, delay)
+                            what, attempt, attempts, exc, delay)
                 self.sleep(delay)
             else:
+                self.last_error = None
                 return True
         return False
 

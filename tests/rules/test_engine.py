@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 from monitor.config import Config
 from monitor.ingest.points import Point, encode_lines
 from monitor.rules.engine import (
+    COMMIT_ERROR,
     FIRST_RUN_DELAY_S,
     Engine,
     first_run_delay_s,
@@ -174,6 +175,7 @@ def test_a_failed_commit_changes_nothing_and_the_next_run_derives_it_again(
     finally:
         locker.release()
     assert result.committed is False and [t.current for t in result.transitions] == ["firing"]
+    assert "database is locked" in result.errors[COMMIT_ERROR]      # health checks see it
     assert engine.evaluator.states.rule_ids() == []          # memory did not run ahead
     assert engine.dispatcher.to_json() == before and engine.current == {}
     assert engine.outbox.pending() == [] and engine.outbox.pending_points() == []

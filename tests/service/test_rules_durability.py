@@ -1,0 +1,257 @@
+"""A real ``zrmon scheduler`` SIGKILLed at each step from evaluation to delivery, then restarted.
+
+Every kill follows a real signal: the sink holding a request (a delivery in
+flight), the outbox row of a RESOLVED appearing in SQLite (committed, not
+delivered), the process logging that it cannot commit an evaluated
+transition (evaluated, not committed: the test holds the database's write
+lock). After each restart, every firing and resolved message must arrive at
+the sink exactly once by id; only the delivery in flight at a kill may
+arrive twice, with the same ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from notify.support import Captured, HttpSink
+
+from monitor.config import Config
+from monitor.ingest.points import Point, encode_lines
+from monitor.store.influx import InfluxClient
+from monitor.store.influxd import free_port
+from service.support import ZRMON, wait_for
+
+pytestmark = pytest.mark.slow
+NS = 1_000_000_000
+RULES = """\
+group: air
+interval: 1s
+rules:
+  - name: co2-high
+    sensor: CO2
+    aggregate: last
+    window: 10m
+    levels:
+      warning: {above: 1000, resolve_below: 900}
+    annotations: {summary: "CO2 {{ value | round | int }} ppm in {{ room_name }}"}
+    notify: [hook]
+"""
+NOTIFY = "grouping: {group_by: [rule], group_wait: 1s, group_interval: 1s}\n"
+
+
+@dataclass
+class Scheduler:
+    """One ``zrmon scheduler`` process, its log in a file the test can watch."""
+
+    config: Config
+    log: Path
+    admin_port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Scheduler:
+        self.admin_port = free_port()
+        with self.log.open("ab") as handle:
+            self.process = subprocess.Popen(
+                [ZRMON, "scheduler", "--admin-port", str(self.admin_port)],
+                env={**os.environ, **self.config.to_env()}, stdout=handle,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def kill(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=30) == 0, self.log_text()
+
+    def metrics(self) -> str:
+        """The admin listener's /metrics; empty while it is not listening yet."""
+        try:
+            return requests.get(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=5).text
+        except requests.RequestException:
+            return ""
+
+
+class Locker:
+    """The test holding the outbox database's write lock: every commit there fails."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        self.db.execute("ROLLBACK")
+        self.db.close()
+
+
+def co2(influx: InfluxClient, value: float, at_s: float | None = None) -> None:
+    at = time.time() if at_s is None else at_s
+    influx.write(encode_lines([Point("sensor", {"room_id": "r1", "room_name": "Everest",
+                                                "sensor_type": "CO2"}, {"value": value},
+                                     int(at * NS))]))
+
+
+def outbox_kinds(state_dir: Path) -> list[str]:
+    path = state_dir / "outbox.sqlite"
+    if not path.exists():
+        return []
+    with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as db:
+        return [str(kind) for (kind,) in db.execute("SELECT kind FROM outbox ORDER BY seq")]
+
+
+def delivered_kinds(sink: HttpSink) -> list[str]:
+    """Each message once, in the order first delivered: what a deduping receiver shows."""
+    seen: dict[str, str] = {}
+    for request in sink.delivered():
+        seen.setdefault(request.json()["id"], request.json()["status"])
+    return list(seen.values())
+
+
+def metric(text: str, sample: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+@pytest.fixture
+def sink(http_sink: HttpSink) -> HttpSink:
+    return http_sink
+
+
+@pytest.fixture
+def start(scheduler_config: Config, tmp_path: Path) -> Iterator[Callable[[], Scheduler]]:
+    """``start()`` runs a scheduler (all logging to one file); none outlives the test."""
+    started: list[Scheduler] = []
+
+    def run() -> Scheduler:
+        started.append(Scheduler(scheduler_config, tmp_path / "scheduler.log").start())
+        return started[-1]
+
+    yield run
+    for scheduler in started:
+        scheduler.kill()
+
+
+@pytest.fixture
+def scheduler_config(config: Config, tmp_path: Path, sink: HttpSink) -> Config:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "air.yaml").write_text(RULES)
+    (rules / "notify.yaml").write_text(NOTIFY)
+    (rules / "channels.yaml").write_text(
+        f"channels:\n  hook: {{type: webhook, url: \"{sink.url()}\"}}\n")
+    return config.with_(rules_dir=rules)
+
+
+def test_sigkill_at_every_step_loses_no_message_and_repeats_none(
+        scheduler_config: Config, influx: InfluxClient, sink: HttpSink,
+        start: Callable[[], Scheduler]) -> None:
+    state_dir = scheduler_config.state_dir
+    co2(influx, 1400, time.time() - 30)
+
+    # 1. Killed while the FIRING is in flight: the sink has it and has not answered.
+    sink.hold()
+    first = start()
+    [in_flight] = sink.wait_for(1, timeout=30)
+    first.kill()
+    sink.release()
+
+    # 2. Restarted: the leased row is sent again at once. Then killed once the RESOLVED
+    #    is committed to the outbox but not delivered (the sink answers 503).
+    second = start()
+    resent = sink.wait_for(2, timeout=30)[1]
+    assert resent.json()["id"] == in_flight.json()["id"]
+    sink.fail_next(1000, 503)
+    co2(influx, 800)
+    wait_for(lambda: "resolved" in outbox_kinds(state_dir), 30, "the RESOLVED outbox row")
+    second.kill()
+    with sink.lock:
+        sink.failures.clear()
+
+    # 3. Restarted: the RESOLVED goes out. Then a new episode is evaluated while the
+    #    database is locked, and the process killed before it could commit.
+    third = start()
+    wait_for(lambda: delivered_kinds(sink) == ["firing", "resolved"], 40, "the RESOLVED")
+    rows = len(outbox_kinds(state_dir))
+    locker = Locker(state_dir / "outbox.sqlite")
+    try:
+        co2(influx, 1500)
+        wait_for(lambda: "cannot commit rule state with 1 transition(s)" in third.log_text(),
+                 30, "a failed commit of the new FIRING transition")
+        third.kill()
+    finally:
+        locker.release()
+    assert len(outbox_kinds(state_dir)) == rows        # nothing of it was stored
+
+    # 4. Restarted: the transition is derived again from the stored state, and resolves.
+    fourth = start()
+    wait_for(lambda: delivered_kinds(sink) == ["firing", "resolved", "firing"], 30,
+             "the second FIRING")
+    co2(influx, 700)
+    wait_for(lambda: delivered_kinds(sink) == ["firing", "resolved"] * 2, 30,
+             "the second RESOLVED")
+    # A few more evaluations, seen in the process's own counter: still nothing new.
+    evaluations = metric(fourth.metrics(), 'zrmon_rule_evaluations_total{rule="air/co2-high"}')
+    assert evaluations is not None
+    wait_for(lambda: (metric(fourth.metrics(),
+                             'zrmon_rule_evaluations_total{rule="air/co2-high"}') or 0)
+             >= evaluations + 3, 20, "three more evaluations")
+    fourth.stop()
+
+    delivered = sink.delivered()
+    counts = collections.Counter(request.json()["id"] for request in delivered)
+    assert len(counts) == 4                                   # 2 firing + 2 resolved
+    assert counts[in_flight.json()["id"]] == 2                # in flight at kill 1: repeated once
+    assert all(n == 1 for key, n in counts.items() if key != in_flight.json()["id"])
+    assert all(_key(request) == request.json()["id"] for request in sink.requests)
+    assert [r.json()["alerts"][0]["value"] for r in delivered[1:]] == [1400, 800, 1500, 700]
+    assert _transitions(influx) == ["firing", "inactive", "firing", "inactive"]
+
+
+def test_metrics_after_a_real_evaluation_and_delivery(
+        influx: InfluxClient, sink: HttpSink, start: Callable[[], Scheduler]) -> None:
+    co2(influx, 1400, time.time() - 30)
+    started = time.time()
+    scheduler = start()
+    sink.wait_for(1, timeout=30)
+    hook = '{channel="hook"}'
+    wait_for(lambda: metric(scheduler.metrics(), f"zrmon_notifications_sent_total{hook}")
+             == 1, 10, "the delivery to be counted")
+    text = scheduler.metrics()
+    scheduler.stop()
+    assert metric(text, "zrmon_outbox_depth") == 0
+    assert metric(text, "zrmon_outbox_oldest_age_seconds") == 0
+    assert metric(text, "zrmon_rule_points_pending") == 0
+    assert metric(text, f"zrmon_notification_retries_total{hook}") is None   # none yet
+    runs = metric(text, 'zrmon_rule_group_evaluation_seconds_count{group="air"}')
+    assert runs is not None and runs >= 1
+    last = metric(text, 'zrmon_rule_group_last_success_timestamp_seconds{group="air"}')
+    assert last is not None and started <= last <= time.time()
+    assert metric(text, "zrmon_rule_state_commit_failures_total") == 0
+
+
+def _key(request: Captured) -> str | None:
+    return request.headers.get("Idempotency-Key")
+
+
+def _transitions(influx: InfluxClient) -> list[str]:
+    series = influx.query('SELECT "previous", "status" FROM rule_state WHERE "room_id" = \'r1\'')
+    return [row[2] for s in series for row in s.values]
