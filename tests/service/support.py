@@ -26,6 +26,7 @@ class Service:
     admin_port: int
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    args: tuple[str, ...] = ()          # more `zrmon serve` flags, e.g. ("--no-rules",)
 
     @property
     def url(self) -> str:
@@ -37,7 +38,7 @@ class Service:
         handle = self.log.open("ab")
         self.process = subprocess.Popen(
             [ZRMON, "serve", "--port", str(self.port), "--admin-port", str(self.admin_port),
-             "--workers", "2"],
+             "--workers", "2", *self.args],
             env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
         handle.close()
         self.wait_listening(timeout)
