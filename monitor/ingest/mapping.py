@@ -51,6 +51,10 @@ class IngestState:
         return {"registry": self.registry.to_json(), "incidents": self.incidents.to_json(),
                 "incident_tags": self.incident_tags}
 
+    def copy(self) -> IngestState:
+        """An independent copy: a batch is mapped against one, kept only once it is stored."""
+        return IngestState.from_json(json.loads(json.dumps(self.to_json())))
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IngestState:
         if not data:

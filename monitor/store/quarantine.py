@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -41,9 +42,17 @@ class Quarantine:
         self.directory = directory
 
     def add(self, body: bytes, *, event: str, reason: str,
-            errors: dict[str, list[str]] | None = None, received_ns: int | None = None) -> str:
+            errors: dict[str, list[str]] | None = None, received_ns: int | None = None,
+            key: bytes | None = None) -> str:
+        """Keep ``body``; with a ``key`` the id is derived from it, so adding again replaces.
+
+        The writer passes the spool position as the key: a batch retried after a failed
+        write quarantines the same record under the same id, never twice.
+        """
         received_ns = time.time_ns() if received_ns is None else received_ns
-        item_id = f"{received_ns:020d}-{secrets.token_hex(4)}"
+        suffix = (hashlib.blake2b(key, digest_size=4).hexdigest() if key is not None
+                  else secrets.token_hex(4))
+        item_id = f"{received_ns:020d}-{suffix}"
         try:
             text: str | None = body.decode("utf-8")
         except UnicodeDecodeError:

@@ -11,6 +11,8 @@ its event to quarantine instead of blocking everything behind it.
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -56,7 +58,22 @@ class Pending:
     event: dict[str, Any]
     digest: bytes
     batch: Batch = field(default_factory=Batch)
-    quarantined: bool = False
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record that goes to quarantine once its batch commits."""
+
+    record: Record
+    event: str
+    digest: bytes
+    reason: str
+    errors: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, item: Pending, reason: str, error: str) -> Rejection:
+        return cls(item.record, str(item.event.get("event", "")), item.digest, reason,
+                   {"_writer": [error]})
 
 
 class Backoff:
@@ -76,7 +93,7 @@ class Writer:
                  stop: threading.Event | None = None,
                  clock: Callable[[], int] = time.time_ns) -> None:
         self.config = config
-        self.influx = influx or InfluxClient(config, timeout=30.0)
+        self.influx = influx or InfluxClient(config, timeout=config.writer_timeout_s)
         self.stop = stop or threading.Event()
         self.clock = clock
         self.state = WriterState(config.state_dir)
@@ -132,16 +149,23 @@ class Writer:
 
     # -- reading ----------------------------------------------------------------------
     def _read(self, segments: Sequence[Segment]) -> list[Record]:
+        """The next records in arrival order across every receiving process's segment.
+
+        Each gunicorn worker appends to a segment of its own; after a backlog (InfluxDB
+        down) they hold interleaved deliveries. Mapping depends on order (a room moved
+        floor before its reading), so segments are merged by receive time, never read
+        one after the other. Each segment still contributes a prefix, so its offset
+        stays a single number.
+        """
         limit = self.config.writer_batch_events
-        out: list[Record] = []
+        runs: list[list[Record]] = []
         for segment in segments:
-            if len(out) >= limit:
-                break
-            records, damaged = self._read_segment(segment, limit - len(out))
-            out.extend(records)
+            records, damaged = self._read_segment(segment, limit)
+            runs.append(records)
             if damaged:
                 break
-        return out
+        merged = heapq.merge(*runs, key=lambda record: record.received_ns)
+        return list(itertools.islice(merged, limit))
 
     def _read_segment(self, segment: Segment, limit: int) -> tuple[list[Record], bool]:
         """Records from where we stand; damage right there is set aside and skipped."""
@@ -169,7 +193,9 @@ class Writer:
         resume = next_valid_record(whole, offset)
         end = len(whole) if resume is None else resume
         self.quarantine.add(whole[offset:end], event="", reason="corrupt_spool",
-                            errors={"spool": [f"{segment.stem} bytes {offset}-{end}"]})
+                            errors={"spool": [f"{segment.stem} bytes {offset}-{end}"]},
+                            received_ns=int(segment.stem.split("-", 1)[0]),
+                            key=f"{segment.stem}:{offset}".encode())
         self.state.commit(offsets={segment.stem: end}, digests=(), now_ns=self.clock())
         self.offsets[segment.stem] = end
         return True
@@ -185,8 +211,58 @@ class Writer:
 
     # -- mapping and writing ----------------------------------------------------------
     def _process(self, records: list[Record]) -> None:
-        pending, digests = self._decode(records)
-        seen = self.state.seen(digests)
+        """Map, write and commit one batch; the state changes only if all of it is stored.
+
+        The batch is mapped against a copy of the ingest state (registry, incident
+        book). A failed write or commit raises with ``self.ingest`` untouched, so the
+        retry maps the same events against the same state and yields the same points.
+        """
+        pending, undecodable = self._decode(records)
+        fresh = self._fresh(pending)
+        stateful = any(item.event.get("event") != SENSOR_EVENT for item in fresh)
+        work = self.ingest.copy() if stateful else self.ingest
+        rejected = self._map_all(fresh, work)
+        if rejected:
+            work, rejected = self._write_each(fresh)
+        else:
+            try:
+                self._write_ops([op for item in fresh for op in _ops(item.batch)])
+            except InfluxError as exc:
+                if exc.retryable or exc.missing_database:
+                    if exc.missing_database:
+                        self.influx.create_database()
+                    raise
+                WRITE_ERRORS.labels("rejected").inc()
+                log.warning("InfluxDB refused the batch (%s); writing events one by one", exc)
+                work, rejected = self._write_each(fresh)
+        self._commit(records, fresh, undecodable, rejected, work if stateful else None)
+
+    def _commit(self, records: list[Record], fresh: list[Pending], undecodable: list[Rejection],
+                rejected: list[Rejection], work: IngestState | None) -> None:
+        """Quarantine what was refused, then commit offsets, digests and state in one go."""
+        refused = {rejection.digest for rejection in rejected}
+        # A quarantined event is not "seen": once fixed, its replay must not be skipped.
+        stored = [item.digest for item in fresh if item.digest not in refused]
+        offsets = {r.segment: r.end for r in records}
+        kept: list[str] = []
+        try:
+            for rejection in (*undecodable, *rejected):
+                kept.append(self._keep(rejection))
+            self.state.commit(offsets=offsets, digests=stored, now_ns=self.clock(),
+                              values=None if work is None else {STATE_KEY: work.to_json()})
+        except BaseException:
+            for item_id in kept:   # the retry quarantines them again, under the same ids
+                self.quarantine.remove(item_id)
+            raise
+        if work is not None:
+            self.ingest = work
+        self.offsets.update(offsets)
+        self.backoff.reset()
+        WRITER_QUARANTINED.inc(len(rejected))
+        EVENTS_WRITTEN.inc(len(fresh) - len(rejected))
+
+    def _fresh(self, pending: list[Pending]) -> list[Pending]:
+        seen = self.state.seen(item.digest for item in pending)
         fresh: list[Pending] = []
         batch_digests: set[bytes] = set()
         for item in pending:
@@ -195,29 +271,25 @@ class Writer:
                 continue
             batch_digests.add(item.digest)
             fresh.append(item)
-        stateful = False
-        for item in fresh:
-            stateful |= item.event.get("event") != SENSOR_EVENT
-            try:
-                item.batch = map_event(item.event, item.record.received_ns,
-                                       int.from_bytes(item.digest[:8], "big"), self.ingest)
-            except Exception as exc:  # a mapping bug must not lose the event
-                log.exception("mapping failed")
-                self._quarantine(item, "mapping_error", repr(exc))
-                item.batch = Batch()
-        written = self._write(fresh)
-        # A quarantined event is not "seen": once fixed, its replay must not be skipped.
-        stored = batch_digests - {item.digest for item in fresh if item.quarantined}
-        offsets = {r.segment: r.end for r in records}
-        values = {STATE_KEY: self.ingest.to_json()} if stateful else None
-        self.state.commit(offsets=offsets, digests=stored, now_ns=self.clock(),
-                          values=values)
-        self.offsets.update(offsets)
-        self.backoff.reset()
-        EVENTS_WRITTEN.inc(written)
+        return fresh
 
-    def _decode(self, records: list[Record]) -> tuple[list[Pending], list[bytes]]:
+    def _map_all(self, items: list[Pending], state: IngestState) -> list[Rejection]:
+        """Map in spool order; the first mapping bug sends the batch down the careful path."""
+        for item in items:
+            try:
+                item.batch = self._map(item, state)
+            except Exception as exc:
+                log.exception("mapping failed")
+                return [Rejection.of(item, "mapping_error", repr(exc))]
+        return []
+
+    def _map(self, item: Pending, state: IngestState) -> Batch:
+        return map_event(item.event, item.record.received_ns,
+                         int.from_bytes(item.digest[:8], "big"), state)
+
+    def _decode(self, records: list[Record]) -> tuple[list[Pending], list[Rejection]]:
         pending: list[Pending] = []
+        broken: list[Rejection] = []
         for record in records:
             digest = hashlib.blake2b(record.payload, digest_size=16).digest()
             try:
@@ -225,38 +297,33 @@ class Writer:
                 if not isinstance(event, dict):
                     raise ValueError("not a JSON object")
             except ValueError as exc:
-                self.quarantine.add(record.payload, event="", reason="undecodable_spool_record",
-                                    errors={"spool": [str(exc)]},
-                                    received_ns=record.received_ns)
+                broken.append(Rejection(record, "", digest, "undecodable_spool_record",
+                                        {"spool": [str(exc)]}))
                 continue
             pending.append(Pending(record, event, digest))
-        return pending, [item.digest for item in pending]
+        return pending, broken
 
-    def _write(self, items: list[Pending]) -> int:
-        """Write all points in order; a delete flushes the points before it."""
-        try:
-            self._write_ops([op for item in items for op in _ops(item.batch)])
-        except InfluxError as exc:
-            if exc.retryable or exc.missing_database:
-                if exc.missing_database:
-                    self.influx.create_database()
-                raise
-            WRITE_ERRORS.labels("rejected").inc()
-            log.warning("InfluxDB refused the batch (%s); writing events one by one", exc)
-            return self._write_each(items)
-        return len(items)
-
-    def _write_each(self, items: list[Pending]) -> int:
-        written = 0
+    def _write_each(self, items: list[Pending]) -> tuple[IngestState, list[Rejection]]:
+        """Event by event from the committed state: a refused event leaves no trace in it."""
+        state = self.ingest.copy()
+        rejected: list[Rejection] = []
         for item in items:
+            trial = state.copy() if item.event.get("event") != SENSOR_EVENT else state
+            try:
+                item.batch = self._map(item, trial)
+            except Exception as exc:
+                log.exception("mapping failed")
+                rejected.append(Rejection.of(item, "mapping_error", repr(exc)))
+                continue
             try:
                 self._write_ops(_ops(item.batch))
-                written += 1
             except InfluxError as exc:
                 if exc.retryable:
                     raise
-                self._quarantine(item, "influx_rejected", str(exc))
-        return written
+                rejected.append(Rejection.of(item, "influx_rejected", str(exc)))
+                continue
+            state = trial
+        return state, rejected
 
     def _write_ops(self, ops: Sequence[Point | Delete]) -> None:
         run: list[Point] = []
@@ -290,12 +357,12 @@ class Writer:
             f'DELETE FROM "{op.measurement}" WHERE {where} '
             f"AND time >= {op.time_ns} AND time <= {op.time_ns}", write=True, epoch=None)
 
-    def _quarantine(self, item: Pending, reason: str, error: str) -> None:
-        WRITER_QUARANTINED.inc()
-        item.quarantined = True
-        self.quarantine.add(item.record.payload, event=str(item.event.get("event", "")),
-                            reason=reason, errors={"_writer": [error]},
-                            received_ns=item.record.received_ns)
+    def _keep(self, rejection: Rejection) -> str:
+        record = rejection.record
+        return self.quarantine.add(record.payload, event=rejection.event,
+                                   reason=rejection.reason, errors=rejection.errors,
+                                   received_ns=record.received_ns,
+                                   key=f"{record.segment}:{record.offset}".encode())
 
     # -- housekeeping -----------------------------------------------------------------
     def _drop_drained(self, segments: Sequence[Segment]) -> None:

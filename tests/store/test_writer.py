@@ -213,3 +213,58 @@ def test_a_torn_tail_from_a_power_loss_is_set_aside(post, writer: Writer,
     [item] = Quarantine(writer.config.quarantine_dir).items()
     assert item.reason == "corrupt_spool"
     assert not path.exists()
+
+
+def test_a_refused_event_leaves_the_state_as_it_was(post, writer: Writer,
+                                                    influx: InfluxClient) -> None:
+    """A 400 for some points: the refused event's registry change is not applied."""
+    def located(room: str, location: str, ts: int, name: str = "zoomroom.created") -> dict:
+        return {"event": name, "event_ts": ts,
+                "payload": {"account_id": "a", "object": {"id": room, "room_name": "Everest",
+                                                          "location_id": location}}}
+
+    for ts, (location, name, parent) in enumerate(
+            (("b1", "HQ", ""), ("f1", "1st", "b1"), ("f2", "2nd", "b1")), start=1):
+        post({"event": "zoomroom.location_created", "event_ts": ts,
+              "payload": {"account_id": "a", "operator": "o", "operator_id": "o",
+                          "object": {"id": location, "name": name,
+                                     "type": "floor" if parent else "building",
+                                     "parent_location_id": parent}}})
+    post(located("room-1", "f1", 10))
+    drain(writer)
+    # A time InfluxDB cannot store (past 2262): the write is refused with a 400.
+    response = post(located("room-1", "f2", 9_300_000_000_000, name="zoomroom.updated"))
+    assert response.status_code == 200
+    post(sensor_event(when="2026-11-01T10:05:00Z"))
+    drain(writer)
+    [item] = Quarantine(writer.config.quarantine_dir).items()
+    assert item.event == "zoomroom.updated" and item.reason == "influx_rejected"
+    [series] = influx.query("SELECT \"value\", \"floor\" FROM \"sensor\" "
+                            "WHERE sensor_type = 'CO2'")
+    assert series.values[0][2] == "1st"
+    assert writer.ingest.registry.room_tags("room-1")["floor"] == "1st"
+
+
+def test_a_failed_write_is_retried_against_the_same_state(tmp_path: Path, post,
+                                                          config: Config) -> None:
+    """InfluxDB gone mid-run (no restart): the retried clear still closes the incident."""
+    server = LocalInfluxd(tmp_path / "outage").start()
+    try:
+        local = config.with_(influx_url=server.url)
+        client = InfluxClient(local)
+        client.create_database()
+        writer = Writer(local, client)
+        post(alert_event(1, 1_793_527_200))
+        drain(writer)
+        server.kill()
+        post(alert_event(2, 1_793_527_200 + 600))
+        for _ in range(3):
+            with pytest.raises(InfluxError):
+                writer.drain_once()
+        server.start()
+        drain(writer)
+        [series] = client.query('SELECT "open", "duration_s" FROM "room_incident"')
+        assert [row[1:] for row in series.values] == [[False, 600.0]]
+        writer.state.close()
+    finally:
+        server.stop()
