@@ -138,7 +138,7 @@ def own_influxd(tmp_path: Path) -> Iterator[LocalInfluxd]:
     server.stop()
 
 
-def _run_with_fault(config: Config, influx_url: str, tmp_path: Path,
+def _run_with_fault(config: Config, influx_url: str, tmp_path: Path, *,
                     fault_on: Callable[[], None], fault_off: Callable[[], None],
                     faulted: Callable[[Service], bool]) -> Service:
     local = config.with_(influx_url=influx_url, influx_db=config.influx_db + "_faulty",
@@ -185,9 +185,10 @@ def test_influxdb_behind_a_failing_proxy(mode: str, config: Config, tmp_path: Pa
     svc: Service | None = None
     try:
         seen = proxy.faulted
-        svc = _run_with_fault(config, proxy.url, tmp_path, lambda: proxy.set(mode),
-                              lambda: proxy.set("pass"),
-                              lambda _svc: proxy.faulted >= seen + 2)
+        svc = _run_with_fault(config, proxy.url, tmp_path,
+                              fault_on=lambda: proxy.set(mode),
+                              fault_off=lambda: proxy.set("pass"),
+                              faulted=lambda _svc: proxy.faulted >= seen + 2)
         _converges(target, reference)
     finally:
         if svc is not None:
@@ -209,7 +210,8 @@ def test_influxdb_stopped_while_the_service_runs(config: Config, tmp_path: Path,
         errors.append(_write_errors(svc))
         return errors[-1] >= errors[0] + 2
 
-    svc = _run_with_fault(config, own_influxd.url, tmp_path, stop, own_influxd.start, faulted)
+    svc = _run_with_fault(config, own_influxd.url, tmp_path, fault_on=stop,
+                          fault_off=own_influxd.start, faulted=faulted)
     try:
         _converges(target, reference)
     finally:
