@@ -4,6 +4,11 @@ Each event goes through the very intake a live delivery goes through
 (:mod:`monitor.webhooks.intake`), minus the signature, which was checked
 when it first arrived. What passes is spooled and leaves the quarantine;
 what still fails stays, with the new errors.
+
+Interrupted at any step, running it again changes nothing twice: the spooled
+copy of an event replayed before the interruption is a duplicate the writer
+recognises by its digest, and readings set aside again get the ids they got
+the first time.
 """
 
 from __future__ import annotations
@@ -35,9 +40,10 @@ def replay(config: Config, quarantine: Quarantine, ids: list[str] | None) -> dic
                 still_invalid[item.id] = intake.quarantine[0].errors if intake.quarantine else {}
                 continue
             spool.append(intake.spool_payload, item.received_ns)
-            for entry in intake.quarantine:   # readings that are still bad stay behind
+            for n, entry in enumerate(intake.quarantine):   # still-bad readings stay behind
                 quarantine.add(entry.body, event=intake.event, reason=entry.reason,
-                               errors=entry.errors, received_ns=item.received_ns)
+                               errors=entry.errors, received_ns=item.received_ns,
+                               key=f"{item.id}:{n}".encode())
             quarantine.remove(item.id)
             replayed.append(item.id)
     finally:
