@@ -75,7 +75,6 @@ class StateFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.lock = threading.Lock()
 
     def load(self) -> RuleStates:
         try:

@@ -15,7 +15,6 @@ so the next evaluation derives the same transition again and nothing is lost.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.jsonutil import dumps, loads, read_json_state
 from monitor.metrics import STATE_COMMIT_FAILURES
 from monitor.notify.dispatch import Dispatcher
 from monitor.notify.message import Notification
@@ -169,21 +169,19 @@ def _from_rows(rows: Mapping[str, str]) -> tuple[RuleStates, Mapping[str, Any] |
     states = RuleStates()
     for key, value in rows.items():
         if key.startswith(RULES_PREFIX):
-            group = RuleStates.from_json(json.loads(value))
+            group = RuleStates.from_json(loads(value))
             states.replace_rules(group.rule_ids(), group)
     dispatcher = rows.get(DISPATCHER_KEY)
-    return states, None if dispatcher is None else json.loads(dispatcher)
+    return states, None if dispatcher is None else loads(dispatcher)
 
 
 def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    if not isinstance(data, dict):
+    """An older version's state file (``StateFileError`` when damaged: never read as empty)."""
+    data = read_json_state(path, lambda: None)
+    if data is not None and not isinstance(data, dict):
         raise JournalError(f"{path}: not a JSON object")
     return data
 
 
 def _dumps(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return dumps(value).decode("utf-8")
