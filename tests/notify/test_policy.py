@@ -11,6 +11,7 @@ import pytest
 from monitor.notify.policy import (
     DEFAULT_INHIBIT,
     Grouping,
+    Heartbeat,
     MuteWindow,
     Policy,
     PolicyError,
@@ -217,3 +218,29 @@ def test_matchers() -> None:
     assert not labels_match({"rule": "~co2"}, labels)           # regexes match in full
     assert labels_match({"floor": ""}, labels)                  # missing reads as ""
     assert not labels_match({"floor": "~.+"}, labels)
+
+
+def test_a_heartbeat_is_optional_and_its_url_may_come_from_the_environment() -> None:
+    assert parse_policy("grouping: {}\n").heartbeat is None
+    policy = parse_policy("heartbeat:\n  url: \"${PING}/hb\"\n  every: 30s\n", "n.yaml",
+                          {"PING": "https://hc-ping.com/0f1e"})
+    assert policy.heartbeat == Heartbeat("https://hc-ping.com/0f1e/hb", 30 * NS)
+    assert "hc-ping" not in repr(policy.heartbeat)       # the URL is a credential
+    assert parse_policy("heartbeat: {url: 'http://h:1/p'}\n").heartbeat == Heartbeat(
+        "http://h:1/p", 60 * NS)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("heartbeat:\n  url: ftp://h/p\n", "notify.yaml:2: heartbeat.url: must be an http(s) URL"),
+    ("heartbeat:\n  url: http://h/p\n  every: 0.5s\n",
+     "notify.yaml:3: heartbeat.every: must be at least 1s"),
+    ("heartbeat:\n  url: http://h/p\n  evry: 1m\n",
+     "notify.yaml:3: heartbeat.evry: Unknown field."),
+    ("grouping: {}\nheartbeat:\n  url: \"${NOT_SET}\"\n",
+     "notify.yaml:3: heartbeat.url: environment variable NOT_SET is not set"),
+    ("heartbeat:\n  every: 1m\n", "notify.yaml:2: heartbeat.url: Missing data for required field."),
+])
+def test_heartbeat_mistakes_name_their_line(text: str, expected: str) -> None:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text, "notify.yaml", {})
+    assert caught.value.errors == [expected]

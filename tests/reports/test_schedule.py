@@ -118,3 +118,29 @@ def test_daily_job_mails_the_file(config: Config, influx: InfluxClient, rules_di
     assert attachment.get_filename() == out.name
     # SMTP may re-wrap lines and change line ends; the words are what must arrive intact
     assert attachment.get_content().split() == out.read_text().split()
+
+
+@pytest.mark.parametrize(("entry", "line", "message"), [
+    ("  - {name: a, cron: '0 6 1 * *', kind: uptime, range: last_month, out_dir: o}\n"
+     "  - name: b\n    cron: '0 6 1 * *'\n    kind: uptime\n    range: last_mnth\n"
+     "    out_dir: o\n", 6, "reports[1]: range must be one of"),
+    ("  - name: a\n    cron: every day\n    kind: uptime\n    range: last_day\n"
+     "    out_dir: o\n", 3, "reports[0]: cron 'every day'"),
+    ("  - name: a\n    cron: '0 6 1 * *'\n    colour: red\n", 4,
+     "reports[0]: unknown key(s) colour"),
+    ("  - name: a\n    kind: uptime\n    range: last_day\n    cron: '0 6 1 * *'\n", 2,
+     "reports[0]: out_dir is required"),
+])
+def test_errors_in_reports_yaml_name_file_and_line(tmp_path: Path, entry: str, line: int,
+                                                   message: str) -> None:
+    path = tmp_path / "reports.yaml"
+    path.write_text("reports:\n" + entry)
+    with pytest.raises(ScheduleError) as caught:
+        load_schedule(tmp_path)
+    assert str(caught.value).startswith(f"{path}:{line}: {message}"), str(caught.value)
+
+
+def test_a_reports_yaml_syntax_error_has_its_line(tmp_path: Path) -> None:
+    (tmp_path / "reports.yaml").write_text("reports:\n  - {name: a\n")
+    with pytest.raises(ScheduleError, match=r"reports\.yaml:3: invalid YAML"):
+        load_schedule(tmp_path)

@@ -150,3 +150,46 @@ def test_main_check(tmp_path: Path, capsys: pytest.CaptureFixture[str],
         f"{rules}:6: rules.0.notify.1: unknown channel 'facilities-slak' (channels: log)",
         f"{rules}:11: rules.1.notify.0: unknown channel 'pager' (channels: log)",
     ]
+
+
+CONFIG_TYPOS = {
+    "notify.yaml": ("grouping:\n  group_wiat: 30s\n", 2, "grouping.group_wiat: Unknown field."),
+    "channels.yaml": ("channels:\n  log: {type: log}\n  pager: {type: log, url: 'http://x'}\n",
+                      3, "channel 'pager': url: Unknown field."),
+    "reports.yaml": ("reports:\n  - name: m\n    cron: '0 6 1 * *'\n    kind: uptim\n"
+                     "    range: last_month\n    out_dir: out\n", 4,
+                     "reports[0]: kind must be one of air-quality, uptime"),
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIG_TYPOS))
+def test_a_directory_check_validates_channels_notify_and_reports(tmp_path: Path,
+                                                                 name: str) -> None:
+    write(tmp_path / "g.yaml", RULES.replace("facilities-slak", "log").replace("pager", "log"))
+    write(tmp_path / "channels.yaml", "channels: {log: {type: log}}\n")
+    assert check(tmp_path, None) == []
+    text, line, message = CONFIG_TYPOS[name]
+    broken = tmp_path / name
+    broken.write_text(text, encoding="utf-8")
+    assert check(tmp_path, None) == [f"{broken}:{line}: {message}"]
+
+
+def test_channel_secrets_are_checked_against_the_environment(tmp_path: Path) -> None:
+    write(tmp_path / "g.yaml", "group: g\nrules: []\n")
+    channels = write(tmp_path / "channels.yaml",
+                     'channels:\n  s: {type: slack, url: "${SLACK_WEBHOOK_URL}"}\n')
+    assert check(tmp_path, None, SLACK) == []
+    [error] = check(tmp_path, None, {})
+    assert error.startswith(f"{channels}:2: environment variable SLACK_WEBHOOK_URL is not set")
+
+
+def test_a_config_file_with_the_yml_suffix_is_reported_as_unread(tmp_path: Path) -> None:
+    write(tmp_path / "g.yaml", "group: g\nrules: []\n")
+    write(tmp_path / "channels.yaml", "channels: {log: {type: log}}\n")
+    write(tmp_path / "notify.yml", "grouping: {group_wait: 1s}\n")
+    assert check(tmp_path, None) == [
+        f"{tmp_path / 'notify.yml'}: not read: the file must be named notify.yaml"]
+
+
+def test_the_shipped_directory_passes_with_an_empty_environment() -> None:
+    assert check(RULES_DIR, None, {}) == []

@@ -14,8 +14,11 @@ import pytest
 import yaml
 
 from monitor.config import Config
+from monitor.notify.dispatch import Dispatcher
+from monitor.notify.policy import load_policy
 from monitor.rules.check import check
 from monitor.rules.load import load_dir
+from monitor.rules.model import Alert
 from monitor.rules.ruletest import run_files
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,3 +99,43 @@ BROKEN = {
 def test_a_broken_test_file_cannot_run(tmp_path: Path, body: str) -> None:
     text = body.format(rules=RULES_DIR / "air-quality.yaml")
     assert run_files([write(tmp_path / "broken.yaml", text)], Config()) == 2
+
+
+def _alert(rule: str, room: str, level: str, status: str = "firing") -> Alert:
+    at = 1_800_000_000 * 10**9
+    return Alert(rule_id=rule, room_id=room, status=status,  # type: ignore[arg-type]
+                 level=level, value=1.0, threshold="above 0", starts_at_ns=at - 60 * 10**9,
+                 at_ns=at, labels={"room_name": room, "building": "HQ"}, notify=("log",))
+
+
+def test_no_webhooks_from_zoom_is_one_message_not_one_per_room() -> None:
+    """The shipped policy: the fleet alert mutes every room's silent-sensor and no-data alerts."""
+    alerts = [_alert("webhooks/zoom-silent", "fleet", "critical"),
+              _alert("air-quality/co2-sensor-silent", "r1", "warning"),
+              _alert("air-quality/co2-sensor-silent", "r2", "warning"),
+              _alert("air-quality/co2-high", "r3", "warning", status="no_data"),
+              _alert("air-quality/co2-high", "r4", "warning")]
+    dispatcher = Dispatcher(load_policy(RULES_DIR / "notify.yaml"))
+    at = alerts[0].at_ns
+    dispatcher.process(alerts, at, [])
+    sent = dispatcher.process(alerts, at + 60 * 10**9, [])        # past group_wait
+    assert sorted((n.rule_id, n.kind, [a.room_id for a in n.alerts]) for n in sent) == [
+        ("air-quality/co2-high", "firing", ["r4"]),
+        ("webhooks/zoom-silent", "firing", ["fleet"])]
+    quiet = [a for a in alerts if a.rule_id != "webhooks/zoom-silent"]
+    after = Dispatcher(load_policy(RULES_DIR / "notify.yaml"))
+    after.process(quiet, at, [])
+    rooms = sorted(a.room_id for n in after.process(quiet, at + 60 * 10**9, [])
+                   for a in n.alerts)
+    assert rooms == ["r1", "r2", "r3", "r4"]                      # without it, every room
+
+
+def test_the_fleet_alert_comes_before_the_rooms_silent_sensors() -> None:
+    """Inhibition only helps if the fleet alert is already active when the rooms' fire."""
+    rules = {rule.id: rule for group in load_dir(RULES_DIR) for rule in group.rules}
+    fleet = rules["webhooks/zoom-silent"].levels["critical"].value
+    assert fleet is not None
+    for rule in rules.values():
+        if rule.kind == "no_data" and not rule.fleet:
+            lowest = min(t.value for t in rule.levels.values() if t.value is not None)
+            assert lowest > fleet, rule.id

@@ -690,3 +690,41 @@ def test_the_default_rules_load() -> None:
         "battery-low": (IncidentMatch(6), ("info", Threshold("above", value=3600.0))),
         "high-cpu": (IncidentMatch(4), ("warning", Threshold("above", value=900.0))),
     }
+
+
+def test_receiver_sources_load_as_fleet_wide_rules(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+        group: webhooks
+        rules:
+          - name: quiet
+            silent: {receiver: deliveries}
+            levels: {critical: {above: 30m}}
+          - name: refused
+            rate: {receiver: signature_failures}
+            window: 15m
+            levels: {warning: {above: 10}}
+    """, "webhooks.yaml")
+    quiet, refused = load_file(path).rules
+    assert (quiet.kind, quiet.receiver, quiet.sensor, quiet.fleet) == (
+        "no_data", "deliveries", None, True)
+    assert quiet.levels["critical"] == Threshold("above", value=1800.0)
+    assert (refused.kind, refused.receiver, refused.window_s) == (
+        "rate", "signature_failures", 900.0)
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("rate: {receiver: deliverys}\nlevels: {warning: {above: 1}}\n",
+     [(4, "rules.0.rate.receiver",
+       "must be one of deliveries, signature_failures (the receiver's counters)")]),
+    ("silent: {receiver: deliveries, sensor: CO2}\nlevels: {warning: {above: 1m}}\n",
+     [(4, "rules.0.silent.receiver", "only one of sensor, receiver")]),
+    ("rate: {receiver: deliveries}\nwhere: {building: HQ}\nlevels: {warning: {above: 1}}\n",
+     [(5, "rules.0.where.building", "receiver counters have no tags to filter on")]),
+    ("rate: {receiver: deliveries}\nlevels: {warning: {above: 10m}}\n",
+     [(5, "rules.0.levels.warning.above",
+       "'10m' is a duration; a rate rule compares numbers (durations are for incident "
+       "and silent rules)")]),
+])
+def test_receiver_source_mistakes(tmp_path: Path, body: str,
+                                  expected: list[tuple[int, str, str]]) -> None:
+    assert bad_rule(tmp_path, body) == expected

@@ -116,3 +116,36 @@ def test_room_filter_takes_ids_with_regex_characters(influx: InfluxClient) -> No
     seed(influx, odd)
     assert _filtered(influx, rule(), T0, rooms={"a.b/c(1)", "a-b+c"}) == {
         "a.b/c(1)": 900.0, "a-b+c": 800.0}
+
+
+def seed_receiver(influx: InfluxClient, field: str, values: list[int]) -> None:
+    influx.write(encode_lines([Point("zrmon_receiver", {}, {field: value}, T0 + i * MIN)
+                               for i, value in enumerate(values)]))
+
+
+def test_a_receiver_rate_is_one_fleet_wide_sum(influx: InfluxClient) -> None:
+    seed_receiver(influx, "signature_failures", [0, 3, 4, 0, 5])
+    refused = rule(kind="rate", sensor=None, receiver="signature_failures", window_s=180.0,
+                   levels={"warning": Threshold("above", 6.0)})
+    at = T0 + 4 * MIN                         # (1m, 4m]: 4 + 0 + 5
+    found = samples(refused, influx.query(build_query(refused, at)), at)
+    assert {room: (s.value, s.tags) for room, s in found.items()} == {
+        "fleet": (9.0, {"room_name": "all rooms"})}
+    breaching = build_query(refused, at, breaching_only=True)
+    assert "> 6.0" in breaching
+    assert run(influx, refused, at) == {"fleet": 9.0}
+    assert samples(refused, influx.query(breaching), at)["fleet"].value == 9.0
+    early = T0 + MIN                          # (-2m, 1m]: 0 + 3, not above 6
+    assert samples(refused, influx.query(build_query(refused, early, breaching_only=True)),
+                   early) == {}
+    # a tracked "room" is asked for as the fleet, whatever the room filter says
+    assert build_query(refused, at, rooms={"fleet"}) == build_query(refused, at)
+
+
+def test_a_receiver_silence_counts_from_the_last_interval_that_counted(
+        influx: InfluxClient) -> None:
+    seed_receiver(influx, "deliveries", [5, 2, 0, 0, 0])     # written every minute
+    quiet = rule(kind="no_data", sensor=None, receiver="deliveries",
+                 levels={"critical": Threshold("above", 1800.0)})
+    assert run(influx, quiet, T0 + 10 * MIN) == {"fleet": 9 * 60.0}
+    assert run(influx, quiet, T0) == {"fleet": 0.0}
