@@ -16,7 +16,7 @@ from monitor.notify.outbox import OutboxCollector
 from monitor.rules.runtime import evaluator_state
 from monitor.store.influx import CachedPing, InfluxClient
 from monitor.store.quarantine import Quarantine
-from monitor.store.spool import spool_status
+from monitor.store.spool import disk_problem, free_bytes, spool_status
 from monitor.store.state import read_offsets
 
 bp = Blueprint("admin", __name__)
@@ -37,6 +37,9 @@ class DiskCollector(Collector):
         yield GaugeMetricFamily("zrmon_spool_oldest_age_seconds",
                                 "Age of the oldest event not yet in InfluxDB.",
                                 value=status.oldest_age_s(time.time_ns()))
+        yield GaugeMetricFamily("zrmon_disk_free_bytes",
+                                "Free bytes on the data directory's file system.",
+                                value=free_bytes(self.config.data_dir))
         yield GaugeMetricFamily("zrmon_quarantine_events",
                                 "Signed events kept in quarantine awaiting replay.",
                                 value=Quarantine(self.config.quarantine_dir).count())
@@ -87,6 +90,9 @@ def readyz() -> tuple[Response, int]:
             InfluxClient(current_app.extensions["zrmon_config"], timeout=2.0))
     evaluator = evaluator_state(current_app.extensions["zrmon_config"])
     problems = [] if probe.ok() else ["influxdb unreachable"]
+    disk = disk_problem(current_app.extensions["zrmon_config"])
+    if disk:
+        problems.append(disk)
     if evaluator.startswith("failed"):      # this listener is the evaluator's health check
         problems.append(f"evaluator {evaluator}")
     if problems:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 MiB = 1024 * 1024
+MAX_JSON_DEPTH = 255
 
 
 class ConfigError(ValueError):
@@ -54,6 +55,9 @@ class Config:
     spool_segment_bytes: int = field(default=16 * MiB,
                                      metadata={"env": "ZRMON_SPOOL_SEGMENT_BYTES"})
     spool_fsync: bool = field(default=True, metadata={"env": "ZRMON_SPOOL_FSYNC"})
+    # /readyz turns 503 below this much free space on the data directory's file system,
+    # before a full disk makes deliveries fail (docs/ingest.md, "Disk").
+    min_free_bytes: int = field(default=256 * MiB, metadata={"env": "ZRMON_MIN_FREE_BYTES"})
     store_visitor_pii: bool = field(default=False, metadata={"env": "ZRMON_STORE_VISITOR_PII"})
     hash_salt: str = field(default="", metadata={"env": "ZRMON_HASH_SALT"})
     writer_batch_events: int = field(default=2000, metadata={"env": "ZRMON_WRITER_BATCH_EVENTS"})
@@ -112,6 +116,9 @@ class Config:
             )
         _check_retention("ZRMON_RAW_RETENTION", self.raw_retention)
         self.previous_secret_until_s()
+        if self.max_json_depth > MAX_JSON_DEPTH:
+            raise ConfigError("ZRMON_MAX_JSON_DEPTH", f"at most {MAX_JSON_DEPTH} (what orjson "
+                                                      f"can write back), got {self.max_json_depth}")
         _check_retention("ZRMON_ROLLUP_RETENTION", self.rollup_retention)
         for spec in fields(self):
             value = getattr(self, spec.name)

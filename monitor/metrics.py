@@ -38,6 +38,10 @@ WRITE_LATENCY = Histogram(
 WRITE_ERRORS = Counter(
     "zrmon_influx_write_errors_total", "Failed InfluxDB writes by kind.", ["kind"]
 )
+WRITER_STORAGE_ERRORS = Counter(
+    "zrmon_writer_storage_errors_total",
+    "Batches the writer could not commit to its local state (full or failing disk); retried.",
+)
 WRITER_QUARANTINED = Counter(
     "zrmon_writer_quarantined_total", "Events InfluxDB refused, moved to quarantine."
 )

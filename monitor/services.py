@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from monitor.config import Config
 from monitor.store.influx import CachedPing, InfluxClient
 from monitor.store.quarantine import Quarantine
-from monitor.store.spool import SpoolAppender, spool_bytes
+from monitor.store.spool import SpoolAppender, disk_problem, spool_bytes
 from monitor.webhooks.bounds import Limits
 from monitor.webhooks.intake import Privacy
 from monitor.webhooks.privacy import load_salt
@@ -66,7 +66,7 @@ class Services:
             return f"spool directory {directory} is not writable"
         if spool_bytes(directory) >= self.config.spool_max_bytes:
             return "spool is full"
-        return None
+        return disk_problem(self.config)
 
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self

@@ -16,6 +16,7 @@ on the disk platter before we answer, surviving power loss.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import struct
 import threading
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.atomicfile import fsync_directory
+from monitor.config import Config
 
 HEADER = struct.Struct("<IIq")
 _COMMIT_DELAY_S = 0.0003
@@ -78,13 +80,49 @@ class SpoolAppender:
         self._check_room(len(record))
         with self._lock:
             fd = self._segment_for_write()
-            os.write(fd, record)
+            self._write_whole(fd, record)
             self._size += len(record)
             self._usage += len(record)
             self._written += 1
             sequence = self._written
         if self.fsync:
             self._sync(fd, sequence)
+
+    def _write_whole(self, fd: int, record: bytes) -> None:
+        """Write every byte of ``record`` or none of it (the caller holds ``_lock``).
+
+        ``os.write`` may write less than asked (a disk filling up): the rest is
+        written in further calls; if one fails (ENOSPC), the part already written is
+        cut off again, so the segment never holds a torn record in front of the
+        records that follow it. Should even that fail, the segment is given up: it
+        ends in a torn tail the writer sets aside, and the next record starts a new one.
+        """
+        view = memoryview(record)
+        written = 0
+        try:
+            while written < len(record):
+                count = os.write(fd, view[written:])
+                if count <= 0:
+                    raise OSError(errno.ENOSPC, "no progress writing the spool")
+                written += count
+        except OSError:
+            if written:
+                try:
+                    os.ftruncate(fd, self._size)
+                except OSError:
+                    self._abandon_locked()
+            raise
+
+    def _abandon_locked(self) -> None:
+        """Stop appending to the current segment (its tail is damaged) without a flush."""
+        if self._fd is None:
+            return
+        with self._sync_lock:
+            os.close(self._fd)
+        self._fd = None
+        with contextlib.suppress(OSError):
+            os.rename(self.directory / (self._stem + ACTIVE),
+                      self.directory / (self._stem + SEALED))
 
     def _sync(self, fd: int, sequence: int) -> None:
         """Group commit: one fdatasync covers every record written before it started.
@@ -148,6 +186,26 @@ class SpoolAppender:
         with self._lock:
             if self._pid == os.getpid():
                 self._seal_locked()
+
+
+def free_bytes(directory: Path) -> int:
+    """Bytes an unprivileged process may still write on the spool's file system."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stats = os.statvfs(directory)
+    return stats.f_bavail * stats.f_frsize
+
+
+def disk_problem(config: Config) -> str | None:
+    """Why the data directory's disk is too full to be ready, or None.
+
+    Checked by ``/readyz`` so a load balancer or orchestrator sees trouble coming
+    while deliveries still succeed, instead of learning it from failed ones.
+    """
+    free = free_bytes(config.data_dir)
+    if free < config.min_free_bytes:
+        return (f"disk nearly full: {free} bytes free on {config.data_dir}, "
+                f"below ZRMON_MIN_FREE_BYTES={config.min_free_bytes}")
+    return None
 
 
 def spool_bytes(directory: Path) -> int:

@@ -14,6 +14,7 @@ import hashlib
 import heapq
 import itertools
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from monitor.metrics import (
     WRITE_ERRORS,
     WRITE_LATENCY,
     WRITER_QUARANTINED,
+    WRITER_STORAGE_ERRORS,
 )
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.quarantine import Quarantine
@@ -48,6 +50,7 @@ from monitor.store.state import WriterState
 
 log = logging.getLogger(__name__)
 STATE_KEY = "ingest"
+STUCK_S = 1.0   # a live segment's unreadable bytes that long are checked for a torn record
 
 
 @dataclass
@@ -103,6 +106,7 @@ class Writer:
         self.backoff = Backoff()
         self.encoder = LineEncoder()
         self._last_prune = 0.0
+        self._stuck: dict[str, tuple[int, float]] = {}   # segment → (offset, since)
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> None:
@@ -114,6 +118,12 @@ class Writer:
                 handled = self.drain_once()
             except InfluxError as exc:
                 self._wait_after(exc)
+                continue
+            except (OSError, sqlite3.Error) as exc:
+                # A full or failing disk (state commit, quarantine): nothing was kept, so
+                # waiting and trying the same batch again is all there is to do; exiting
+                # would only turn into a restart loop that fails the same way.
+                self._wait_after_disk(exc)
                 continue
             if handled == 0:
                 self.stop.wait(self.config.writer_poll_s)
@@ -127,6 +137,12 @@ class Writer:
         delay = self.backoff.next()
         WRITE_ERRORS.labels("unavailable" if exc.retryable else "rejected").inc()
         log.warning("InfluxDB write failed (%s); retrying in %.1fs", exc, delay)
+        self.stop.wait(delay)
+
+    def _wait_after_disk(self, exc: OSError | sqlite3.Error) -> None:
+        delay = self.backoff.next()
+        WRITER_STORAGE_ERRORS.inc()
+        log.error("writer cannot store its state (%s); retrying in %.1fs", exc, delay)
         self.stop.wait(delay)
 
     def _ensure_database(self) -> None:
@@ -160,10 +176,10 @@ class Writer:
         limit = self.config.writer_batch_events
         runs: list[list[Record]] = []
         for segment in segments:
-            records, damaged = self._read_segment(segment, limit)
+            # A segment damaged where we stand and not yet salvageable gives what comes
+            # before the damage; the others keep flowing.
+            records, _damaged = self._read_segment(segment, limit)
             runs.append(records)
-            if damaged:
-                break
         merged = heapq.merge(*runs, key=lambda record: record.received_ns)
         return list(itertools.islice(merged, limit))
 
@@ -183,14 +199,20 @@ class Writer:
             return records, False
 
     def _salvage(self, segment: Segment, offset: int) -> bool:
-        """Bytes that no longer frame a record: keep them in quarantine, move past them."""
-        if not finished(segment):
-            return False
+        """Bytes that no longer frame a record: keep them in quarantine, move past them.
+
+        With a whole, valid record after them, the damage is final even in a segment
+        still being appended to (a torn record from a failed write), so we skip to
+        it. Without one, only a finished segment's tail is given up: in a live one
+        the bytes may be a record still being written.
+        """
         try:
             whole = segment.path.read_bytes()
         except FileNotFoundError:
             return False
         resume = next_valid_record(whole, offset)
+        if resume is None and not finished(segment):
+            return False
         end = len(whole) if resume is None else resume
         self.quarantine.add(whole[offset:end], event="", reason="corrupt_spool",
                             errors={"spool": [f"{segment.stem} bytes {offset}-{end}"]},
@@ -201,13 +223,29 @@ class Writer:
         return True
 
     def _salvage_torn_tail(self, segment: Segment, offset: int) -> None:
-        """A finished segment ending in half a record (power loss mid-write)."""
+        """Half a record where we stand: a power loss, or a torn write with records after it.
+
+        A finished segment's tail is set aside at once. In a live segment the bytes are
+        usually a record being written right now, so only bytes that stay put for
+        :data:`STUCK_S` are looked at (a scan of the segment for a valid record after
+        them, which proves them torn).
+        """
         try:
             size = segment.path.stat().st_size
         except FileNotFoundError:
             return
-        if offset < size and finished(segment):
+        if offset >= size:
+            self._stuck.pop(segment.stem, None)
+            return
+        if finished(segment):
             self._salvage(segment, offset)
+            return
+        now = time.monotonic()
+        since = self._stuck.setdefault(segment.stem, (offset, now))
+        if since[0] != offset:
+            self._stuck[segment.stem] = (offset, now)
+        elif now - since[1] >= STUCK_S and self._salvage(segment, offset):
+            self._stuck.pop(segment.stem, None)
 
     # -- mapping and writing ----------------------------------------------------------
     def _process(self, records: list[Record]) -> None:
