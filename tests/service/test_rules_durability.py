@@ -182,6 +182,12 @@ def test_sigkill_at_every_step_loses_no_message_and_repeats_none(
     sink.fail_next(1000, 503)
     co2(influx, 800)
     wait_for(lambda: "resolved" in outbox_kinds(state_dir), 30, "the RESOLVED outbox row")
+    # Its first attempt failed: the scrape-time gauges and the retry counter say so.
+    wait_for(lambda: (metric(second.metrics(), 'zrmon_notification_retries_total{channel="hook"}')
+                      or 0) >= 1, 15, "a retried attempt in /metrics")
+    text = second.metrics()
+    assert metric(text, "zrmon_outbox_depth") == 1
+    assert (metric(text, "zrmon_outbox_oldest_age_seconds") or 0) > 0
     second.kill()
     with sink.lock:
         sink.failures.clear()
