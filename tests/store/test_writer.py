@@ -268,3 +268,24 @@ def test_a_failed_write_is_retried_against_the_same_state(tmp_path: Path, post,
         writer.state.close()
     finally:
         server.stop()
+
+
+def test_a_torn_record_inside_a_live_segment_is_skipped(post, writer: Writer,
+                                                        influx: InfluxClient) -> None:
+    """A short write left half a record with whole ones after it: no stall."""
+    from monitor.store.spool import list_segments
+
+    post(sensor_event(room="room-torn"))
+    [spooled] = list_segments(writer.config.spool_dir)
+    whole = spooled.path.read_bytes()               # one record as the receiver framed it
+    live = writer.config.spool_dir / f"{1:020d}-1.seg"   # pid 1 is alive: a live segment
+    live.write_bytes(whole[: len(whole) // 2] + whole)
+    post(sensor_event(when="2026-11-01T10:05:00Z"))  # another segment keeps flowing
+    drain(writer)
+    assert count(influx, "SELECT count(\"value\") FROM \"sensor\" "
+                         "WHERE room_id = 'room-torn'") == 9
+    assert readings(influx) == 18
+    [item] = Quarantine(writer.config.quarantine_dir).items()
+    assert item.reason == "corrupt_spool"
+    # Read to its end past the damage, although pid 1 may still append to it.
+    assert read_offsets(writer.config.state_dir)[live.stem] == live.stat().st_size
