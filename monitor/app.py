@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from monitor.config import Config
@@ -48,6 +48,33 @@ def create_admin_app(config: Config | None = None) -> Flask:
     return app
 
 
+#: Over-size bodies up to this many times ``ZRMON_MAX_BODY_BYTES`` are read and dropped.
+OVERSIZE_DRAIN_FACTOR = 4
+
+
+def _drain_unread_body(limit: int) -> None:
+    """Read and drop a refused body, so the client's keep-alive connection stays usable.
+
+    The 413 is decided from Content-Length before the body is read. gunicorn
+    drains at most 64 KiB of what the app left unread and closes the
+    connection otherwise, although the answer said keep-alive: the sender's
+    next request on it would fail. A body beyond ``limit`` is not worth
+    reading; that connection closes.
+    """
+    length = request.content_length
+    if length is None or length > limit:
+        return
+    stream = request.environ.get("wsgi.input")
+    if stream is None:
+        return
+    remaining = length
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 65536))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+
+
 def _json_errors(app: Flask) -> None:
     """Every error is JSON, and nothing — not even a bug — turns into a 500."""
 
@@ -57,7 +84,10 @@ def _json_errors(app: Flask) -> None:
         body: dict[str, Any] = {"error": (exc.name or "error").lower().replace(" ", "_"),
                                 "message": exc.description}
         if code == 413:
-            body["fields"] = {"body": [f"larger than {app.config['MAX_CONTENT_LENGTH']} bytes"]}
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            body["fields"] = {"body": [f"larger than {limit} bytes"]}
+            if limit:
+                _drain_unread_body(limit * OVERSIZE_DRAIN_FACTOR)
         return jsonify(body), code
 
     @app.errorhandler(Exception)

@@ -80,11 +80,21 @@ def parse_body(body: bytes, limits: Limits, privacy: Privacy) -> dict[str, Any] 
     return data
 
 
+def _scrubbed_or_nothing(data: Any, privacy: Privacy) -> bytes:
+    """The scrubbed JSON of an over-limit value, or nothing if it is too deep to write."""
+    if data is None:
+        return b""
+    try:
+        return _dump(scrub(data, privacy.salt, keep_visitor_pii=privacy.keep_visitor_pii))
+    except (TypeError, ValueError, RecursionError):  # orjson writes at most 255 levels
+        return b""
+
+
 def _over_limit(exceeded: LimitExceeded, data: Any, body: bytes, privacy: Privacy) -> Intake:
     """413 naming the bound; the body is kept, scrubbed if it may hold credentials.
 
-    A body the parser refused for its depth cannot be scrubbed; if it may hold
-    credentials only the errors are kept.
+    A body too deep to parse or to write back cannot be scrubbed; if it may
+    hold credentials only the errors are kept.
     """
     event = data.get("event") if isinstance(data, dict) else None
     field_name = exceeded.field or "body"
@@ -100,8 +110,7 @@ def _over_limit(exceeded: LimitExceeded, data: Any, body: bytes, privacy: Privac
     }
     kept = body
     if could_need_scrub(body):
-        kept = b"" if data is None else _dump(
-            scrub(data, privacy.salt, keep_visitor_pii=privacy.keep_visitor_pii))
+        kept = _scrubbed_or_nothing(data, privacy)
     entry = QuarantineEntry(kept, "limit_exceeded", errors)
     name = event if isinstance(event, str) else ""
     return Intake(413, name, "limit_exceeded", response, quarantine=[entry])

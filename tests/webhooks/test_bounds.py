@@ -152,3 +152,20 @@ def test_an_over_limit_visitor_event_is_quarantined_without_its_pii(config: Conf
     assert kept["payload"]["object"]["extra"] == [1, 2, 3, 4]
     for secret in (b"ada@example.com", b"123456", b"Ada\""):
         assert secret not in item.body
+
+
+def test_a_pii_body_too_deep_to_write_back_keeps_only_its_errors(client: FlaskClient,
+                                                                  config: Config) -> None:
+    deep = b'{"a":' * 1010 + b"1" + b"}" * 1010
+    body = (b'{"event":"visitor_management.checked_in","visitor_email":"ada@example.com","x":'
+            + deep + b"}")
+    response = client.post("/webhooks/zoom", data=body, headers=signed_headers(body))
+    assert response.status_code == 413
+    [item] = Quarantine(config.quarantine_dir).items()
+    assert item.body == b""
+    assert item.errors
+
+
+def test_depth_is_capped_at_what_can_be_written_back(config: Config) -> None:
+    with pytest.raises(ConfigError, match="ZRMON_MAX_JSON_DEPTH"):
+        Config.from_env({**config.to_env(), "ZRMON_MAX_JSON_DEPTH": "256"})
