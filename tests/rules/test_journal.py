@@ -168,3 +168,19 @@ def test_restore_on_an_empty_database_starts_clean(outbox: Outbox) -> None:
     states, dispatcher = Journal(outbox, FAST).restore([group("air", "co2-high")], Policy())
     assert states.rule_ids() == [] and dispatcher.groups == {}
     assert set(outbox.load_state()) == {"rules/air", "dispatcher"}
+
+
+def test_a_full_disk_is_a_failed_commit_too(outbox: Outbox) -> None:
+    """SQLite's own page limit stands in for a full disk: SQLITE_FULL from the real engine."""
+    (pages,) = outbox.db.execute("PRAGMA page_count").fetchone()
+    outbox.db.execute(f"PRAGMA max_page_count = {pages}")
+    journal = Journal(outbox, FAST, sleep=lambda _: None)
+    many = firing_states(*(f"air/rule-{i}" for i in range(500)))
+    assert not journal.commit(Change(rules={"air": many}, notifications=[note()]))
+    assert journal.last_error is not None and "full" in journal.last_error
+    assert outbox.load_state() == {} and outbox.pending() == []
+
+    outbox.db.execute("PRAGMA max_page_count = 1073741823")      # space again
+    assert journal.commit(Change(rules={"air": many}, notifications=[note()]))
+    assert journal.last_error is None
+    assert [item.id for item in outbox.pending()] == [note().id]
