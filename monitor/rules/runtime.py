@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import urllib3
 from prometheus_client import Counter
@@ -39,6 +39,11 @@ from monitor.jsonutil import read_json_state, write_atomic
 from monitor.notify.policy import Heartbeat
 from monitor.rules.model import Group
 from monitor.timeutil import ns_to_iso
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
+    from monitor.rules.engine import Engine
 
 log = logging.getLogger("monitor.rules")
 NS = 1_000_000_000
@@ -196,7 +201,7 @@ class Watch:
         default_factory=lambda: urllib3.PoolManager(num_pools=1, maxsize=1, retries=False))
     last_problem: str | None = None
 
-    def install(self, scheduler: Any) -> None:
+    def install(self, scheduler: BaseScheduler) -> None:
         from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
         from apscheduler.triggers.interval import IntervalTrigger
 
@@ -247,7 +252,7 @@ class EvaluatorStartError(Exception):
     """The rules could not be loaded; the message is one ``file:line`` line."""
 
 
-def start(config: Config, scheduler: Any) -> Any:
+def start(config: Config, scheduler: BaseScheduler) -> Engine:
     """Build the engine and add every job (rules, prune, reports, status, heartbeat).
 
     Returns the engine; :class:`EvaluatorStartError` when the files are broken.
