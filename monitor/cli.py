@@ -22,6 +22,7 @@ from types import FrameType
 from typing import Any
 
 from monitor.config import Config, ConfigError
+from monitor.store.lock import LOCK_FD_ENV, AlreadyRunningError, RoleLock, inherited
 from monitor.store.quarantine import Quarantine
 
 EXIT_USAGE = 2
@@ -169,6 +170,11 @@ def cmd_writer(config: Config, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    try:
+        locks = _own_roles(config)
+    except AlreadyRunningError as exc:
+        print(f"zrmon: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     admin = start_admin_server(create_admin_app(config), args.admin_host, args.admin_port)
     rules = _start_rules(config)
     stats = _start_receiver_stats(config, stop)
@@ -179,7 +185,25 @@ def cmd_writer(config: Config, args: argparse.Namespace) -> int:
         if rules is not None:
             rules()
         admin.shutdown()
+        for lock in locks:
+            lock.release()
     return 0
+
+
+def _own_roles(config: Config) -> list[RoleLock]:
+    """The writer's lock (shared with ``zrmon serve`` when it started us) and, when this
+    process evaluates, the evaluator's: one owner per state, or exit 2 saying who."""
+    locks: list[RoleLock] = []
+    try:
+        if not inherited(os.environ.get(LOCK_FD_ENV)):
+            locks.append(RoleLock(config.state_dir, "writer").acquire())
+        if config.evaluate:
+            locks.append(RoleLock(config.state_dir, "evaluator").acquire())
+    except AlreadyRunningError:
+        for lock in locks:
+            lock.release()
+        raise
+    return locks
 
 
 def _start_rules(config: Config) -> Any:

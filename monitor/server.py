@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from types import FrameType
 
 from monitor.config import Config
+from monitor.store.lock import LOCK_FD_ENV, AlreadyRunningError, RoleLock
 
 log = logging.getLogger(__name__)
+EXIT_REFUSED = 2   # a child that must not be restarted: its reason is on stderr
 
 
 @dataclass(frozen=True)
@@ -73,26 +75,34 @@ class Supervisor:
         self.env: dict[str, str] = {}
         self.writer: subprocess.Popen[bytes] | None = None
         self.web: subprocess.Popen[bytes] | None = None
+        self.lock = RoleLock(config.state_dir, "writer")
 
     def run(self) -> int:
         for directory in (self.config.spool_dir, self.config.quarantine_dir,
                           self.config.state_dir):
             directory.mkdir(parents=True, exist_ok=True)
-        self.env = child_env(self.config)
+        try:
+            self.lock = RoleLock(self.config.state_dir, "writer").acquire()
+        except AlreadyRunningError as exc:
+            print(f"zrmon: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        self.env = {**child_env(self.config), LOCK_FD_ENV: str(self.lock.fileno())}
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
-        self.writer = self._start(writer_command(self.listen))
+        self.writer = self._start(writer_command(self.listen), (self.lock.fileno(),))
         self.web = self._start(gunicorn_command(self.listen))
         print(f"zrmon: webhooks on http://{self.listen.host}:{self.listen.port}/webhooks/zoom, "
               f"metrics on http://{self.listen.admin_host}:{self.listen.admin_port}/metrics",
               file=sys.stderr, flush=True)
         return self._watch()
 
-    def _start(self, command: list[str]) -> subprocess.Popen[bytes]:
+    def _start(self, command: list[str],
+               pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
         # Own process group: a terminal's Ctrl-C reaches only us, and we stop the children
         # with one orderly SIGTERM (gunicorn's gthread workers can deadlock when SIGINT from
-        # the terminal and SIGQUIT from their master arrive together).
-        return subprocess.Popen(command, env=self.env, process_group=0,
+        # the terminal and SIGQUIT from their master arrive together). The writer shares
+        # our writer lock through ``pass_fds``.
+        return subprocess.Popen(command, env=self.env, process_group=0, pass_fds=pass_fds,
                                 preexec_fn=_die_with_parent)  # noqa: PLW1509 (no threads here)
 
     def _watch(self) -> int:
@@ -105,10 +115,15 @@ class Supervisor:
                 status = 1
                 break
             if self.writer.poll() is not None and not self.stopping:
+                if self.writer.returncode == EXIT_REFUSED:
+                    # It refused to start (another evaluator owns the rule state): a
+                    # restart would refuse again, so the whole service stops, saying why.
+                    status = EXIT_REFUSED
+                    break
                 print(f"zrmon: writer exited with {self.writer.returncode}; restarting",
                       file=sys.stderr, flush=True)
                 time.sleep(1.0)
-                self.writer = self._start(writer_command(self.listen))
+                self.writer = self._start(writer_command(self.listen), (self.lock.fileno(),))
         self._shutdown()
         return status
 

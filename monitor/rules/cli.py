@@ -98,12 +98,14 @@ def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from monitor.rules.runtime import EvaluatorStartError, start
+    from monitor.store.lock import AlreadyRunningError, RoleLock
 
     config = config.with_(evaluate=True)     # evaluating is what this command is for
     scheduler = BlockingScheduler(timezone="UTC")
     try:
+        lock = RoleLock(config.state_dir, "evaluator").acquire()   # one evaluator per state
         engine = start(config, scheduler)
-    except EvaluatorStartError as exc:
+    except (EvaluatorStartError, AlreadyRunningError) as exc:
         print(f"zrmon: {exc}", file=sys.stderr)
         return EXIT_USAGE
     engine.start_delivery()
@@ -122,6 +124,7 @@ def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
     finally:
         if admin is not None:
             admin.shutdown()
+        lock.release()
     return 0
 
 
