@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import encode, sensor_event, signed_headers
+from notify.support import start_http_sink
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient
@@ -67,3 +68,44 @@ def test_deliveries_and_signature_failures_are_counted_once_across_a_writer_rest
         assert _totals(influx)[:2] == (5, 5)           # zeros since: nothing counted twice
     finally:
         service.stop()
+
+
+SIGNATURE_RULE = """\
+group: webhooks
+interval: 1s
+rules:
+  - name: signature-failures
+    rate: {receiver: signature_failures}
+    window: 1m
+    levels:
+      warning: {above: 2}
+    annotations: {summary: "{{ value | round | int }} requests failed their signature"}
+    notify: [hook]
+"""
+
+
+def test_forged_requests_raise_one_fleet_alert_through_the_running_service(
+        config: Config, tmp_path: Path) -> None:
+    """Receiver counters → zrmon_receiver → a fleet-wide rate rule → one notification."""
+    sink = start_http_sink()
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "webhooks.yaml").write_text(SIGNATURE_RULE)
+    (rules / "notify.yaml").write_text("grouping: {group_wait: 1s, group_interval: 1s}\n")
+    (rules / "channels.yaml").write_text(
+        f"channels:\n  hook: {{type: webhook, url: \"{sink.url()}\"}}\n")
+    service = Service(config.with_(rules_dir=rules, receiver_stats_s=0.5), free_port(),
+                      free_port(), log=tmp_path / "serve.log")
+    try:
+        service.start()
+        _post(service, signed=1, unsigned=3)
+        [message] = sink.wait_for(1, timeout=60)
+        body = message.json()
+        assert body["title"] == "[FIRING:1] signature-failures — all rooms"
+        [alert] = body["alerts"]
+        assert (alert["rule"], alert["room_id"], alert["level"], alert["value"]) == (
+            "webhooks/signature-failures", "fleet", "warning", 3.0)
+        assert alert["annotations"]["summary"] == "3 requests failed their signature"
+    finally:
+        service.stop()
+        sink.close()
