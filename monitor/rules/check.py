@@ -52,13 +52,23 @@ def main_check(argv_path: str | None) -> int:
         print(line, file=sys.stderr)
     if errors:
         return 2
+    if _is_config_file(path):
+        print(f"{path}: OK")
+        return 0
     rules = sum(len(group.rules) for group in groups)
     print(f"{path}: {len(groups)} group(s), {rules} rule(s) OK")
     return 0
 
 
+def _is_config_file(path: Path) -> bool:
+    return path.name in CONFIG_FILES and not path.is_dir()
+
+
 def _run(path: Path, channel_names: set[str] | None,
          env: Mapping[str, str] | None = None) -> tuple[list[str], list[Group]]:
+    environment = os.environ if env is None else env
+    if _is_config_file(path):         # `zrmon rules check rules/notify.yaml`: that file alone
+        return config_file_errors(path, environment), []
     parsed = parse_dir(path) if path.is_dir() else [parse_file(path)]
     errors: list[RuleFileError] = []
     known = channel_names
@@ -72,10 +82,33 @@ def _run(path: Path, channel_names: set[str] | None,
         errors.extend(sorted((*one.errors, *notify), key=lambda e: (e.line, e.field)))
     lines = [str(error) for error in errors]
     if path.is_dir():
-        lines += config_errors(path, os.environ if env is None else env,
-                               channels=channels_readable)
+        lines += config_errors(path, environment, channels=channels_readable)
     groups = [one.group for one in parsed if one.group is not None]
     return lines, groups
+
+
+def config_file_errors(path: Path, env: Mapping[str, str]) -> list[str]:
+    """One configuration file checked by its own loader, as the evaluator reads it."""
+    from monitor.notify.channels import load_channels
+    from monitor.notify.policy import load_policy
+    from monitor.reports.schedule import load_schedule
+
+    if path.suffix == ".yml":
+        return [f"{path}: not read: the file must be named {path.stem}.yaml"]
+    if not path.is_file():
+        return [f"{path}: cannot read: no such file"]
+    try:
+        if path.stem == "channels":
+            load_channels(path, env)
+        elif path.stem == "notify":
+            load_policy(path, env)
+        else:
+            load_schedule(path.parent, env)
+    except PolicyError as exc:
+        return list(exc.errors)
+    except ValueError as exc:
+        return [str(exc)]
+    return []
 
 
 def config_errors(directory: Path, env: Mapping[str, str], *, channels: bool = True) -> list[str]:

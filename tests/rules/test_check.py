@@ -193,3 +193,15 @@ def test_a_config_file_with_the_yml_suffix_is_reported_as_unread(tmp_path: Path)
 
 def test_the_shipped_directory_passes_with_an_empty_environment() -> None:
     assert check(RULES_DIR, None, {}) == []
+
+
+@pytest.mark.parametrize("name", list(CONFIG_TYPOS))
+def test_one_config_file_is_checked_by_its_own_loader(tmp_path: Path, name: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    text, line, message = CONFIG_TYPOS[name]
+    broken = write(tmp_path / name, text)
+    assert check(broken, None) == [f"{broken}:{line}: {message}"]
+    assert main_check(str(broken)) == 2
+    assert capsys.readouterr().err == f"{broken}:{line}: {message}\n"
+    assert main_check(str(RULES_DIR / name)) == 0
+    assert capsys.readouterr().out == f"{RULES_DIR / name}: OK\n"
