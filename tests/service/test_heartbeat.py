@@ -21,6 +21,7 @@ from monitor.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import LocalInfluxd, free_port
 from service.support import ZRMON, wait_for
+from service.test_promtool import PROMTOOL
 
 pytestmark = pytest.mark.slow
 
@@ -87,6 +88,7 @@ def test_pings_while_evaluation_is_healthy_and_none_once_influxdb_is_gone(
         heard, withheld = len(sink.requests), _withheld(admin)
         wait_for(lambda: _withheld(admin) >= withheld + 2, 30, "two more ping slots")
         assert len(sink.requests) == heard               # none got through meanwhile
+        metrics = requests.get(f"{admin}/metrics", timeout=5).text
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0].decode()
@@ -94,3 +96,8 @@ def test_pings_while_evaluation_is_healthy_and_none_once_influxdb_is_gone(
         sink.close()
     assert "heartbeat withheld: group air not evaluated successfully" in output, output
     assert "secret-uuid" not in output
+    assert 'zrmon_heartbeat_pings_total{outcome="sent"}' in metrics
+    assert "zrmon_evaluator_up 0.0" in metrics
+    checked = subprocess.run([PROMTOOL, "check", "metrics"], input=metrics, text=True,
+                             capture_output=True, timeout=60, check=False)
+    assert (checked.returncode, checked.stdout + checked.stderr) == (0, ""), metrics

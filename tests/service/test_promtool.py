@@ -63,7 +63,8 @@ def test_promtool_accepts_the_metrics_of_zrmon_serve(config: Config, influx: Inf
         service.stop()
     for name in ("zrmon_outbox_depth", "zrmon_outbox_oldest_age_seconds",
                  'zrmon_rule_group_evaluation_seconds_count{group="air"}',
-                 'zrmon_rule_group_last_success_timestamp_seconds{group="air"}'):
+                 'zrmon_rule_group_last_success_timestamp_seconds{group="air"}',
+                 "zrmon_evaluator_up 1.0"):
         assert name in text, name
     checked = subprocess.run([PROMTOOL, "check", "metrics"], input=text, text=True,
                              capture_output=True, timeout=60, check=False)
