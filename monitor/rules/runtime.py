@@ -269,7 +269,8 @@ def start(config: Config, scheduler: BaseScheduler) -> Engine:
     try:
         engine = Engine.build(config, config.rules_dir)
         schedule_jobs(config, engine, scheduler)
-    except (RuleFileError, RuleFileErrors, ValueError, yaml.YAMLError, OSError) as exc:
+    except (RuleFileError, RuleFileErrors, ValueError, yaml.YAMLError, OSError,
+            StateFileError) as exc:         # a damaged state file names `zrmon state restore`
         raise EvaluatorStartError(one_line(exc)) from exc
     watch = Watch(config, GroupHealth(engine.groups, time.time_ns()),
                   engine.dispatcher.policy.heartbeat)
@@ -294,6 +295,10 @@ def start_in_background(config: Config) -> Callable[[], None] | None:
     except EvaluatorStartError as exc:
         log.error("rules not loaded, none evaluated: %s", exc)
         write_status(config, f"rules not loaded: {exc}")
+        return None
+    except Exception as exc:    # a bug of ours must not stop the receiver: say so instead
+        log.exception("the evaluator did not start")
+        write_status(config, f"did not start: {one_line(exc)}")
         return None
     engine.start_delivery()
     scheduler.start()
