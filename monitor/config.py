@@ -43,8 +43,8 @@ class Config:
     max_body_bytes: int = field(default=1 * MiB, metadata={"env": "ZRMON_MAX_BODY_BYTES"})
     # What one parsed body may cost (monitor/webhooks/bounds.py, docs/ingest.md).
     max_json_depth: int = field(default=32, metadata={"env": "ZRMON_MAX_JSON_DEPTH"})
-    max_json_items: int = field(default=10_000, metadata={"env": "ZRMON_MAX_JSON_ITEMS"})
-    max_json_nodes: int = field(default=50_000, metadata={"env": "ZRMON_MAX_JSON_NODES"})
+    max_json_items: int = field(default=5_000, metadata={"env": "ZRMON_MAX_JSON_ITEMS"})
+    max_json_nodes: int = field(default=20_000, metadata={"env": "ZRMON_MAX_JSON_NODES"})
     max_string_bytes: int = field(default=65_536, metadata={"env": "ZRMON_MAX_STRING_BYTES"})
     # Secret rotation: Zoom's previous token is still accepted until this ISO-8601 time.
     previous_secret_token: str = field(default="",

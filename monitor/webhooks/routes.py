@@ -27,6 +27,7 @@ from monitor.metrics import (
 )
 from monitor.services import Services, services
 from monitor.store.spool import SpoolFullError
+from monitor.webhooks.bounds import gc_paused
 from monitor.webhooks.catalog import load_catalog
 from monitor.webhooks.intake import Intake, QuarantineEntry, parse_body, prepare
 from monitor.webhooks.signature import SignatureError, url_validation_response, verify
@@ -81,18 +82,26 @@ def receive() -> tuple[Response, int]:
     if not verified.retry:
         _observe_skew(verified.skew_s, svc.signature.window_s)
     received_ns = time.time_ns()
-    parsed = parse_body(body, svc.limits, svc.privacy)
-    if isinstance(parsed, Intake):
-        return _finish(svc, parsed, received_ns)
-    if parsed.get("event") == URL_VALIDATION:
-        return _url_validation(svc, parsed)
+    with gc_paused():
+        parsed = parse_body(body, svc.limits, svc.privacy)
+        if isinstance(parsed, Intake):
+            intake = parsed
+        elif parsed.get("event") == URL_VALIDATION:
+            return _url_validation(svc, parsed)
+        else:
+            intake = _prepare(parsed, body, svc)
+        del parsed  # freed here, while collection is still off
+    return _finish(svc, intake, received_ns)
+
+
+def _prepare(parsed: dict[str, Any], body: bytes, svc: Services) -> Intake:
     try:
-        intake = prepare(parsed, svc.privacy)
+        return prepare(parsed, svc.privacy)
     except Exception as exc:  # a bug of ours must not lose a signed event
         log.exception("intake failed; quarantining the event")
         intake = Intake(200, str(parsed.get("event", "")), "quarantined", {"status": "quarantined"})
         intake.quarantine.append(_internal_error_entry(body, exc))
-    return _finish(svc, intake, received_ns)
+        return intake
 
 
 _SKEW_WARNING_INTERVAL_S = 60.0

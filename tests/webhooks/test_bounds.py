@@ -68,6 +68,12 @@ def test_depth_far_beyond_the_interpreter_stack_is_walked_iteratively() -> None:
     assert check(value, Limits(max_depth=100)) is not None
 
 
+def test_the_defaults_are_the_configuration_defaults() -> None:
+    from monitor.services import limits_of
+
+    assert limits_of(Config()) == Limits()
+
+
 def test_every_seed_example_is_far_inside_the_default_bounds() -> None:
     tight = Limits(max_depth=10, max_items=20, max_nodes=60, max_string_bytes=200)
     for name, spec in load_catalog()["events"].items():
@@ -101,7 +107,7 @@ def test_the_790_kb_questionnaire_is_refused_quickly_and_quarantined(
 
 def test_a_body_at_the_bounds_full_of_errors_names_only_the_first_ones(
         client: FlaskClient, config: Config) -> None:
-    body = questionnaire(100, 490)
+    body = questionnaire(40, 490)
     response = client.post("/webhooks/zoom", data=body, headers=signed_headers(body))
     assert response.status_code == 422
     fields = response.get_json()["fields"]
@@ -114,7 +120,7 @@ def test_a_body_at_the_bounds_full_of_errors_names_only_the_first_ones(
 
 
 def test_a_valid_body_at_the_bounds_is_accepted(client: FlaskClient) -> None:
-    body = questionnaire(20, 600, {"question_id": "q", "reply_id": "r", "options": []})
+    body = questionnaire(20, 240, {"question_id": "q", "reply_id": "r", "options": []})
     response = client.post("/webhooks/zoom", data=body, headers=signed_headers(body))
     assert response.status_code == 200, response.get_json()
 
