@@ -18,6 +18,7 @@ from monitor.store.influx import CachedPing, InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import disk_problem, free_bytes, spool_status
 from monitor.store.state import read_offsets
+from monitor.store.statefiles import StateHealth
 
 bp = Blueprint("admin", __name__)
 
@@ -27,6 +28,7 @@ class DiskCollector(Collector):
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.state = StateHealth(config)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         status = spool_status(self.config.spool_dir, read_offsets(self.config.state_dir))
@@ -40,6 +42,9 @@ class DiskCollector(Collector):
         yield GaugeMetricFamily("zrmon_disk_free_bytes",
                                 "Free bytes on the data directory's file system.",
                                 value=free_bytes(self.config.data_dir))
+        yield GaugeMetricFamily("zrmon_state_file_errors",
+                                "State files that exist but cannot be used (see /readyz).",
+                                value=len(self.state.problems()))
         yield GaugeMetricFamily("zrmon_quarantine_events",
                                 "Signed events kept in quarantine awaiting replay.",
                                 value=Quarantine(self.config.quarantine_dir).count())
@@ -93,6 +98,11 @@ def readyz() -> tuple[Response, int]:
     disk = disk_problem(current_app.extensions["zrmon_config"])
     if disk:
         problems.append(disk)
+    health = current_app.extensions.get("zrmon_state_health")
+    if health is None:
+        health = current_app.extensions["zrmon_state_health"] = StateHealth(
+            current_app.extensions["zrmon_config"])
+    problems.extend(str(problem) for problem in health.problems())
     if evaluator.startswith("failed"):      # this listener is the evaluator's health check
         problems.append(f"evaluator {evaluator}")
     if problems:

@@ -8,15 +8,18 @@ volume are both PID 1, so a temp name built from the PID is not unique. Hence a
 target and ``fsync`` of the directory (the rename itself is only durable then).
 
 Files written with ``keep_last_good`` keep the previous version beside them as
-``<name>.last-good``: a state file damaged on disk (or emptied by hand) is then
-reported by :func:`read_state`, naming both files, and ``zrmon state restore``
-puts the last good copy back instead of leaving a wedged process.
+``<name>.last-good`` (SQLite databases get one from :func:`backup_sqlite` when
+their owner starts): a state file damaged on disk (or emptied by hand) is then
+reported by :func:`read_state` / :func:`check_sqlite`, naming both files, and
+``zrmon state restore`` puts the last good copy back instead of leaving a wedged
+process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -135,6 +138,54 @@ def restore_last_good(path: Path) -> Path:
         os.replace(path, path.with_name(path.name + ".damaged"))
     write_bytes_atomic(path, backup.read_bytes())
     return backup
+
+
+def check_sqlite(path: Path) -> None:
+    """Raise :class:`StateFileError` unless ``path`` is a usable SQLite database (or absent).
+
+    Cheap enough for every ``/readyz``: it reads the header and the schema, not every
+    page. An empty file is an error here too: our databases always hold their schema,
+    so zero bytes means the file was lost, and starting over would replay or forget.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        raise StateFileError(path, "is empty")
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
+        try:
+            if not db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise StateFileError(path, "holds no tables")
+        finally:
+            db.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            return            # busy writer: alive, not damaged
+        raise StateFileError(path, f"is not a usable SQLite database ({exc})") from exc
+    except sqlite3.DatabaseError as exc:
+        raise StateFileError(path, f"is not a usable SQLite database ({exc})") from exc
+
+
+def backup_sqlite(path: Path) -> None:
+    """Keep a consistent copy of a healthy database as its last good copy (online backup)."""
+    check_sqlite(path)
+    if not path.exists():
+        return
+    backup = last_good_path(path)
+    temp = backup.with_name(f".{backup.name}.tmp")
+    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+    target = sqlite3.connect(temp)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    with open(temp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temp, backup)
+    fsync_directory(path.parent)
 
 
 def fsync_directory(directory: Path) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from monitor.atomicfile import StateFileError
 from monitor.config import Config, ConfigError
 from monitor.store.lock import LOCK_FD_ENV, AlreadyRunningError, RoleLock, inherited
 from monitor.store.quarantine import Quarantine
@@ -123,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"zrmon: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StateFileError as exc:   # a damaged state file: name it, never start over
+        print(f"zrmon: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
@@ -161,7 +165,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 def cmd_writer(config: Config, args: argparse.Namespace) -> int:
     from monitor.adminserver import start_admin_server
     from monitor.app import create_admin_app
-    from monitor.store.writer import Writer
+    from monitor.store.writer import Writer, wait_for_usable_state
 
     stop = threading.Event()
 
@@ -179,7 +183,8 @@ def cmd_writer(config: Config, args: argparse.Namespace) -> int:
     rules = _start_rules(config)
     stats = _start_receiver_stats(config, stop)
     try:
-        Writer(config, stop=stop).run()
+        if wait_for_usable_state(config, stop):
+            Writer(config, stop=stop).run()
     finally:
         stats.join(timeout=5)
         if rules is not None:

@@ -24,6 +24,7 @@ def readyz() -> tuple[Response, int]:
     spool = svc.spool_problem()
     if spool:
         problems.append(spool)
+    problems.extend(svc.state_problems())
     # Reported, never a reason to turn Zoom away: a failed evaluator is no reason to lose
     # deliveries (the scheduler's own admin /readyz fails instead).
     evaluator = evaluator_state(svc.config)

@@ -16,6 +16,7 @@ from monitor.config import Config
 from monitor.store.influx import CachedPing, InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import SpoolAppender, disk_problem, spool_bytes
+from monitor.store.statefiles import StateHealth
 from monitor.webhooks.bounds import Limits
 from monitor.webhooks.intake import Privacy
 from monitor.webhooks.privacy import load_salt
@@ -34,9 +35,11 @@ class Services:
     influx: InfluxClient
     limits: Limits = field(default_factory=Limits)
     ping: CachedPing = field(init=False)
+    state: StateHealth = field(init=False)
 
     def __post_init__(self) -> None:
         self.ping = CachedPing(self.influx)
+        self.state = StateHealth(self.config)
 
     @classmethod
     def build(cls, config: Config) -> Services:
@@ -55,6 +58,9 @@ class Services:
             influx=InfluxClient(config, timeout=2.0),
             limits=limits_of(config),
         )
+
+    def state_problems(self) -> list[str]:
+        return [str(problem) for problem in self.state.problems()]
 
     def influx_reachable(self) -> bool:
         return self.ping.ok()

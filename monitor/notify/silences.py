@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from monitor.atomicfile import StateFileError, read_state, write_bytes_atomic
+from monitor.atomicfile import read_state, write_bytes_atomic
 from monitor.notify.policy import alert_labels, labels_match, matcher_errors
 from monitor.rules.model import Alert
 
@@ -153,11 +153,8 @@ class SilenceStore:
         return current[_find(current, silence_id)]
 
     def _read(self) -> builtins.list[Silence]:
-        # Refuse rather than treat as empty: that would un-silence everything.
-        try:
-            return read_state(self.path, _parse_silences, list)
-        except StateFileError as exc:
-            raise SilenceError(str(exc)) from exc
+        # Refuse (StateFileError) rather than treat as empty: that would un-silence everything.
+        return read_state(self.path, _parse_silences, list)
 
     @contextmanager
     def _locked(self) -> Iterator[builtins.list[Silence]]:

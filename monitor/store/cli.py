@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from monitor.config import Config
@@ -30,6 +31,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     prune = sub.add_parser("prune", help="delete raw readings older than ZRMON_RAW_RETENTION "
                                          "(the scheduler does it daily)")
     for parser in (setup, backfill, prune):
+        config_flags(parser)
+    state = commands.add_parser("state", help="check state files; restore a last good copy")
+    state_sub = state.add_subparsers(dest="state_command", required=True)
+    state_sub.add_parser("check", help="exit 2 naming every damaged state file")
+    restore = state_sub.add_parser("restore", help="put a state file's last good copy back "
+                                                   "(stop the service first)")
+    restore.add_argument("file", type=Path, help="the damaged file, as /readyz names it")
+    for parser in (state, *state_sub.choices.values()):
         config_flags(parser)
 
 
@@ -95,4 +104,26 @@ def _backfill(client: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-HANDLERS: dict[str, Callable[[Config, argparse.Namespace], int]] = {"influx": cmd_influx}
+def cmd_state(config: Config, args: argparse.Namespace) -> int:
+    from monitor.atomicfile import StateFileError, restore_last_good
+    from monitor.store.statefiles import check, problems, state_files
+
+    if args.state_command == "check":
+        found = problems(config)
+        for problem in found:
+            print(f"zrmon: {problem}", file=sys.stderr)
+        if not found:
+            print(f"{len(state_files(config))} state files in {config.data_dir}: all usable")
+        return EXIT_USAGE if found else 0
+    try:
+        backup = restore_last_good(args.file)
+        check(args.file)
+    except StateFileError as exc:
+        print(f"zrmon: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"restored {args.file} from {backup}")
+    return 0
+
+
+HANDLERS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+    "influx": cmd_influx, "state": cmd_state}

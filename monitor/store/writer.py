@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor import jsonutil
+from monitor.atomicfile import StateFileError, backup_sqlite
 from monitor.config import Config
 from monitor.ingest.mapping import SENSOR, SENSOR_EVENT, IngestState, map_event
 from monitor.ingest.points import Batch, Delete, LineEncoder, Point, influxql_string
@@ -46,6 +47,7 @@ from monitor.store.spool import (
     next_valid_record,
     read_records,
 )
+from monitor.store.state import FILENAME as STATE_FILENAME
 from monitor.store.state import WriterState
 
 log = logging.getLogger(__name__)
@@ -424,6 +426,31 @@ class Writer:
         if now - self._last_prune > 300:
             self._last_prune = now
             self.state.forget_before(self.clock() - self.config.dedupe_window_s * 1_000_000_000)
+
+
+def wait_for_usable_state(config: Config, stop: threading.Event, poll_s: float = 2.0) -> bool:
+    """Hold the writer back while its database is damaged; True once it is usable.
+
+    Starting over on an empty database would replay the whole spool against a
+    forgotten incident book, so the writer waits, saying why (``/readyz`` and
+    ``zrmon_state_file_errors`` say it too), until ``zrmon state restore`` puts the
+    last good copy back. The receivers keep accepting into the spool meanwhile.
+    Once the database is healthy it becomes the new last good copy.
+    """
+    path = config.state_dir / STATE_FILENAME
+    if not path.exists():
+        WriterState(config.state_dir).close()     # a first start: the schema, then its copy
+    warned = False
+    while not stop.is_set():
+        try:
+            backup_sqlite(path)
+            return True
+        except StateFileError as exc:
+            if not warned:
+                log.error("writer waiting: %s", exc)
+                warned = True
+        stop.wait(poll_s)
+    return False
 
 
 def _ops(batch: Batch) -> list[Point | Delete]:
