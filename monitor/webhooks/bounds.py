@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -174,25 +175,40 @@ class _GcPause:
     gthread workers run several requests at once.
     """
 
+    #: Under load that keeps some request always in flight, collect anyway this often.
+    LONGEST_PAUSE_S = 10.0
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._holders = 0
         self._resume = False
+        self._since = 0.0
 
     @contextmanager
     def held(self) -> Iterator[None]:
         with self._lock:
             if self._holders == 0:
                 self._resume = gc.isenabled()
+                self._since = time.monotonic()
                 gc.disable()
             self._holders += 1
         try:
             yield
         finally:
-            with self._lock:
-                self._holders -= 1
-                if self._holders == 0 and self._resume:
+            self._release()
+
+    def _release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0:
+                if self._resume:
                     gc.enable()
+                return
+            overdue = self._resume and time.monotonic() - self._since > self.LONGEST_PAUSE_S
+            if overdue:
+                self._since = time.monotonic()
+        if overdue:
+            gc.collect()
 
 
 _gc_pause = _GcPause()

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from monitor.metrics import (
     ACK_LATENCY,
@@ -48,12 +49,16 @@ _ACCEPTED = {"status": "accepted"}
 _ACCEPTED_BYTES = json.dumps(_ACCEPTED).encode()
 
 
-def _answer(status: int, body: dict[str, Any], event: str, outcome: str) -> tuple[Response, int]:
+def _record(event: str, outcome: str) -> None:
     label = event if event in known_events() or event == URL_VALIDATION else "other"
     EVENTS_RECEIVED.labels(label, outcome).inc()
     started = g.get("ack_started")
     if started is not None:
         ACK_LATENCY.labels(outcome).observe(time.perf_counter() - started)
+
+
+def _answer(status: int, body: dict[str, Any], event: str, outcome: str) -> tuple[Response, int]:
+    _record(event, outcome)
     if body == _ACCEPTED:  # the hot path: skip serialising the same bytes every time
         return Response(_ACCEPTED_BYTES, mimetype="application/json"), status
     return jsonify(body), status
@@ -63,7 +68,11 @@ def _answer(status: int, body: dict[str, Any], event: str, outcome: str) -> tupl
 def receive() -> tuple[Response, int]:
     g.ack_started = time.perf_counter()
     svc = services()
-    body = request.get_data(cache=False)
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        _record("", "too_large")  # answered (and the body drained) by the app's handler
+        raise
     try:
         verified = verify(
             svc.signature,

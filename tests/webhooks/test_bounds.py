@@ -175,3 +175,44 @@ def test_a_pii_body_too_deep_to_write_back_keeps_only_its_errors(client: FlaskCl
 def test_depth_is_capped_at_what_can_be_written_back(config: Config) -> None:
     with pytest.raises(ConfigError, match="ZRMON_MAX_JSON_DEPTH"):
         Config.from_env({**config.to_env(), "ZRMON_MAX_JSON_DEPTH": "256"})
+
+
+def test_collection_is_held_off_while_any_body_is_checked() -> None:
+    import gc
+    import threading
+
+    from monitor.webhooks.bounds import gc_paused
+
+    assert gc.isenabled()
+    inside, release = threading.Event(), threading.Event()
+
+    def other_request() -> None:
+        with gc_paused():
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_request)
+    thread.start()
+    inside.wait(10)
+    with gc_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other request still holds it
+    release.set()
+    thread.join()
+    assert gc.isenabled()
+
+
+def test_a_body_over_a_bound_replays_once_the_bound_is_raised(client: FlaskClient,
+                                                             config: Config) -> None:
+    from monitor.replay import replay
+
+    body = encode(sensor_event(readings=[{"date_time": "2026-11-01T10:00:00Z",
+                                          "sensor_type": "CO2", "sensor_value": str(400 + i)}
+                                         for i in range(12)]))
+    strict = create_app(config.with_(max_json_items=10)).test_client()
+    assert strict.post("/webhooks/zoom", data=body,
+                       headers=signed_headers(body)).status_code == 413
+    quarantine = Quarantine(config.quarantine_dir)
+    assert replay(config.with_(max_json_items=10), quarantine, None)["replayed"] == []
+    assert len(replay(config, quarantine, None)["replayed"]) == 1
+    assert quarantine.count() == 0

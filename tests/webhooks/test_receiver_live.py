@@ -177,3 +177,5 @@ def test_an_over_size_body_leaves_the_keep_alive_connection_usable(service: Serv
         assert response.json()["fields"]["body"]
         after = session.post(url, data=normal, headers=signed_headers(normal), timeout=10)
         assert after.status_code == 200
+    metric = samples(service)
+    assert metric[("zrmon_webhook_ack_seconds_count", (("outcome", "too_large"),))] == 3
