@@ -19,10 +19,10 @@ from monitor.webhooks.bounds import LimitExceeded, Limits
 from monitor.webhooks.privacy import could_need_scrub, needs_scrub, scrub
 from monitor.webhooks.schemas import (
     TRUNCATED,
+    check_reading,
     flatten_errors,
     truncation_note,
     validate_event,
-    validate_reading,
 )
 
 SENSOR_EVENT = "zoomroom.sensor_data"
@@ -152,15 +152,16 @@ def _split_readings(
     bad: list[Any] = []
     errors: dict[str, list[str]] = {}
     for index, reading in enumerate(readings):
-        try:
-            good.append(validate_reading(reading))
-        except ValidationError as exc:
-            bad.append(reading)
-            if len(errors) >= MAX_REPORTED_ERRORS:
-                errors[TRUNCATED] = [truncation_note(MAX_REPORTED_ERRORS)]
-                continue
-            for path, messages in flatten_errors(exc.messages).items():
-                errors[f"payload.object.sensor_data.{index}.{path}"] = messages
+        checked, problems = check_reading(reading)
+        if checked is not None:
+            good.append(checked)
+            continue
+        bad.append(reading)
+        if len(errors) >= MAX_REPORTED_ERRORS:
+            errors[TRUNCATED] = [truncation_note(MAX_REPORTED_ERRORS)]
+            continue
+        for path, messages in flatten_errors(problems or {}).items():
+            errors[f"payload.object.sensor_data.{index}.{path}"] = messages
     obj["sensor_data"] = good
     if not bad:
         return []

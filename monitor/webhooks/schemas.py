@@ -38,6 +38,7 @@ __all__ = [
     "TRUNCATED",
     "EnvelopeSchema",
     "ReadingSchema",
+    "check_reading",
     "flatten_errors",
     "reading_schema",
     "schema_for",
@@ -657,20 +658,32 @@ _FAST: dict[str, Callable[[object], dict[str, Any]]] = {
 }
 
 
-def _fast_reading(data: object) -> dict[str, Any]:
-    """Twin of ``ReadingSchema``."""
+def check_reading(data: object) -> tuple[dict[str, Any] | None, Messages | None]:
+    """Twin of ``ReadingSchema.load``, returning its messages instead of raising them.
+
+    The intake checks every reading of an event one by one; for thousands of
+    bad readings the exception alone would be a third of the cost.
+    """
     if not _is_mapping(data):
-        raise ValidationError({"_schema": [INVALID_TYPE]})
+        return None, {"_schema": [INVALID_TYPE]}
     errors: Messages = {}
-    out = dict(data)
     time_ns = _take(data, "date_time", _required_ns, errors)
     sensor_type = _take(data, "sensor_type", _check_sensor_type, errors)
     value = _take(data, "sensor_value", _check_sensor_value, errors)
     if errors:
-        raise ValidationError(errors)
+        return None, errors
+    out = dict(data)
     out["time_ns"] = time_ns
     out["sensor_type"] = sensor_type
     out["value"] = value
+    return out, None
+
+
+def _fast_reading(data: object) -> dict[str, Any]:
+    """Twin of ``ReadingSchema``."""
+    out, errors = check_reading(data)
+    if errors or out is None:
+        raise ValidationError(errors or {"_schema": [INVALID_TYPE]})
     return out
 
 

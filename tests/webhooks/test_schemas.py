@@ -13,6 +13,7 @@ from monitor.webhooks.catalog import load_catalog
 from monitor.webhooks.schemas import (
     ALERT_EVENTS,
     SENSOR_DATA_EVENT,
+    check_reading,
     flatten_errors,
     reading_schema,
     schema_for,
@@ -687,6 +688,8 @@ def test_reading_twin_matches_the_marshmallow_schema() -> None:
         fast = _outcome(lambda body=body: validate_reading(body))  # type: ignore[misc]
         slow = _outcome(lambda body=body: reading_schema().load(body))  # type: ignore[misc]
         assert fast == slow, body
+        loaded, problems = check_reading(body)
+        assert (("ok", loaded) if problems is None else ("error", problems)) == slow, body
 
 
 # ------------------------- compiled twins of every other event agree too
