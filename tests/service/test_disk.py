@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import encode, sensor_event, signed_headers
+from notify.support import HttpSink
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import LocalInfluxd, free_port
 from monitor.store.spool import SpoolAppender, list_segments, read_records
 from service.faultproxy import FaultProxy
-from service.support import Service, wait_for
+from service.support import Scheduler, Service, co2, delivered_kinds, metric, wait_for
 
 pytestmark = pytest.mark.slow
 MiB = 1024 * 1024
@@ -161,3 +162,49 @@ def _metric(svc: Service, name: str) -> float:
 
 
 
+
+
+def test_the_scheduler_rides_out_a_full_disk(small_fs: Path, config: Config, tmp_path: Path,
+                                             influx: InfluxClient, http_sink: HttpSink) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "air.yaml").write_text(SCHEDULER_RULES)
+    (rules / "notify.yaml").write_text("grouping: {group_by: [rule], group_wait: 1s, "
+                                       "group_interval: 1s}\n")
+    (rules / "channels.yaml").write_text(
+        f"channels:\n  hook: {{type: webhook, url: \"{http_sink.url()}\"}}\n")
+    local = config.with_(rules_dir=rules, data_dir=small_fs / "var")
+    co2(influx, 1400, time.time() - 30)
+    scheduler = Scheduler(local, tmp_path / "scheduler.log").start()
+    try:
+        http_sink.wait_for(1, timeout=30)
+        assert delivered_kinds(http_sink) == ["firing"]
+        fill(small_fs, leave=0)
+        co2(influx, 800)                           # resolves: a transition to commit …
+        wait_for(lambda: (metric(scheduler.metrics(),
+                                 "zrmon_rule_state_commit_failures_total") or 0) >= 1,
+                 30, "the commit to meet the full disk")   # … which fails, and is retried
+        assert scheduler.process is not None and scheduler.process.poll() is None
+        for path in small_fs.glob("filler*"):
+            path.unlink()
+        wait_for(lambda: delivered_kinds(http_sink) == ["firing", "resolved"], 60,
+                 "the RESOLVED once space returned")
+        assert scheduler.process.poll() is None, scheduler.log_text()
+        ids = [request.json()["id"] for request in http_sink.delivered()]
+        assert len(ids) == len(set(ids)) == 2
+    finally:
+        scheduler.stop()
+
+
+SCHEDULER_RULES = """\
+group: air
+interval: 1s
+rules:
+  - name: co2-high
+    sensor: CO2
+    aggregate: last
+    window: 10m
+    levels:
+      warning: {above: 1000, resolve_below: 900}
+    notify: [hook]
+"""

@@ -12,24 +12,17 @@ arrive twice, with the same ``Idempotency-Key``.
 from __future__ import annotations
 
 import collections
-import os
-import signal
 import sqlite3
-import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 from notify.support import Captured, HttpSink
 
 from monitor.config import Config
-from monitor.ingest.points import Point, encode_lines
 from monitor.store.influx import InfluxClient
-from monitor.store.influxd import free_port
-from service.support import ZRMON, wait_for
+from service.support import Scheduler, co2, delivered_kinds, metric, wait_for
 
 pytestmark = pytest.mark.slow
 NS = 1_000_000_000
@@ -49,46 +42,6 @@ rules:
 NOTIFY = "grouping: {group_by: [rule], group_wait: 1s, group_interval: 1s}\n"
 
 
-@dataclass
-class Scheduler:
-    """One ``zrmon scheduler`` process, its log in a file the test can watch."""
-
-    config: Config
-    log: Path
-    admin_port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Scheduler:
-        self.admin_port = free_port()
-        with self.log.open("ab") as handle:
-            self.process = subprocess.Popen(
-                [ZRMON, "scheduler", "--admin-port", str(self.admin_port)],
-                env={**os.environ, **self.config.to_env()}, stdout=handle,
-                stderr=subprocess.STDOUT, start_new_session=True)
-        return self
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def kill(self) -> None:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(timeout=30) == 0, self.log_text()
-
-    def metrics(self) -> str:
-        """The admin listener's /metrics; empty while it is not listening yet."""
-        try:
-            return requests.get(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=5).text
-        except requests.RequestException:
-            return ""
-
-
 class Locker:
     """The test holding the outbox database's write lock: every commit there fails."""
 
@@ -101,34 +54,12 @@ class Locker:
         self.db.close()
 
 
-def co2(influx: InfluxClient, value: float, at_s: float | None = None) -> None:
-    at = time.time() if at_s is None else at_s
-    influx.write(encode_lines([Point("sensor", {"room_id": "r1", "room_name": "Everest",
-                                                "sensor_type": "CO2"}, {"value": value},
-                                     int(at * NS))]))
-
-
 def outbox_kinds(state_dir: Path) -> list[str]:
     path = state_dir / "outbox.sqlite"
     if not path.exists():
         return []
     with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as db:
         return [str(kind) for (kind,) in db.execute("SELECT kind FROM outbox ORDER BY seq")]
-
-
-def delivered_kinds(sink: HttpSink) -> list[str]:
-    """Each message once, in the order first delivered: what a deduping receiver shows."""
-    seen: dict[str, str] = {}
-    for request in sink.delivered():
-        seen.setdefault(request.json()["id"], request.json()["status"])
-    return list(seen.values())
-
-
-def metric(text: str, sample: str) -> float | None:
-    for line in text.splitlines():
-        if line.startswith(sample + " "):
-            return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 @pytest.fixture
