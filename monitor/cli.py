@@ -90,6 +90,7 @@ COMMAND_MODULES = (
     "monitor.store.cli",
     "monitor.simulate.cli",
     "monitor.reports.cli",
+    "monitor.zoom.cli",
 )
 
 

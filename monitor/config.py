@@ -75,6 +75,21 @@ class Config:
     # ``autogen``, the 5m/1h rollups in ``rollup``. InfluxQL durations, or INF.
     raw_retention: str = field(default="30d", metadata={"env": "ZRMON_RAW_RETENTION"})
     rollup_retention: str = field(default="400d", metadata={"env": "ZRMON_ROLLUP_RETENTION"})
+    # Zoom REST API (docs/zoom-api.md): Server-to-Server OAuth credentials, all three or none.
+    # The secret stays out of repr() so a logged Config never shows it.
+    zoom_account_id: str = field(default="", metadata={"env": "ZOOM_ACCOUNT_ID"})
+    zoom_client_id: str = field(default="", metadata={"env": "ZOOM_CLIENT_ID"})
+    zoom_client_secret: str = field(default="", repr=False,
+                                    metadata={"env": "ZOOM_CLIENT_SECRET"})
+    zoom_api_url: str = field(default="https://api.zoom.us/v2",
+                              metadata={"env": "ZRMON_ZOOM_API_URL"})
+    zoom_oauth_url: str = field(default="https://zoom.us/oauth/token",
+                                metadata={"env": "ZRMON_ZOOM_OAUTH_URL"})
+    # Requests per second and per UTC day this monitor allows itself: every app on the
+    # account shares Zoom's limits (Medium: 20/s on Pro), so the default stays well under.
+    zoom_rate: float = field(default=5.0, metadata={"env": "ZRMON_ZOOM_RATE"})
+    zoom_daily_budget: int = field(default=30_000, metadata={"env": "ZRMON_ZOOM_DAILY_BUDGET"})
+    zoom_sync_interval: str = field(default="1h", metadata={"env": "ZRMON_ZOOM_SYNC_INTERVAL"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -120,10 +135,55 @@ class Config:
             raise ConfigError("ZRMON_MAX_JSON_DEPTH", f"at most {MAX_JSON_DEPTH} (what orjson "
                                                       f"can write back), got {self.max_json_depth}")
         _check_retention("ZRMON_ROLLUP_RETENTION", self.rollup_retention)
+        self._check_zoom()
         for spec in fields(self):
             value = getattr(self, spec.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
                 raise ConfigError(spec.metadata["env"], f"must be positive, got {value}")
+
+    def _check_zoom(self) -> None:
+        """Partial credentials are a typo, not a choice: name the one that is missing."""
+        credentials = self.zoom_credentials()
+        if any(value for _, value in credentials):
+            for variable, value in credentials:
+                if not value:
+                    raise ConfigError(variable, "is required with the other Zoom API "
+                                                "credentials (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, "
+                                                "ZOOM_CLIENT_SECRET)")
+        for variable, url in (("ZRMON_ZOOM_API_URL", self.zoom_api_url),
+                              ("ZRMON_ZOOM_OAUTH_URL", self.zoom_oauth_url)):
+            parsed = urlparse(url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise ConfigError(variable, f"not an http(s) URL: {url!r}")
+        self.zoom_sync_interval_s()
+
+    def zoom_credentials(self) -> tuple[tuple[str, str], ...]:
+        return (("ZOOM_ACCOUNT_ID", self.zoom_account_id),
+                ("ZOOM_CLIENT_ID", self.zoom_client_id),
+                ("ZOOM_CLIENT_SECRET", self.zoom_client_secret))
+
+    @property
+    def zoom_enabled(self) -> bool:
+        """All three credentials set (``check`` refuses some but not all)."""
+        return all(value for _, value in self.zoom_credentials())
+
+    def require_zoom(self) -> None:
+        for variable, value in self.zoom_credentials():
+            if not value:
+                raise ConfigError(variable, "is required to read the Zoom REST API "
+                                            "(Server-to-Server OAuth app, docs/zoom-api.md)")
+
+    def zoom_sync_interval_s(self) -> float:
+        from monitor.rules.load import parse_duration
+
+        try:
+            seconds = parse_duration(self.zoom_sync_interval)
+        except ValueError as exc:
+            raise ConfigError("ZRMON_ZOOM_SYNC_INTERVAL", str(exc)) from None
+        if seconds < 60:
+            raise ConfigError("ZRMON_ZOOM_SYNC_INTERVAL",
+                              f"must be at least 1m, got {self.zoom_sync_interval!r}")
+        return seconds
 
     def require_secret(self) -> None:
         if not self.secret_token:

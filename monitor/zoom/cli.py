@@ -1,0 +1,54 @@
+"""``zrmon zoom …``: the Zoom REST API from the command line.
+
+Exit codes: 2 for what the operator must fix in the configuration (a
+missing credential, credentials Zoom refuses), 1 when Zoom could not be
+read (unreachable, rate or budget exhausted), one line on stderr either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from monitor.config import Config
+
+EXIT_USAGE = 2
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                 config_flags: Callable[[argparse.ArgumentParser], Any]) -> None:
+    from monitor.zoom.inventory import FORMATS
+
+    zoom = commands.add_parser("zoom", help="read the Zoom REST API (docs/zoom-api.md)")
+    sub = zoom.add_subparsers(dest="zoom_command", required=True)
+    rooms = sub.add_parser("rooms", help="every room with location, status, devices and "
+                                         "app versions, straight from the API")
+    rooms.add_argument("--format", dest="fmt", choices=FORMATS, default="table")
+    config_flags(rooms)
+
+
+def cmd_zoom(config: Config, args: argparse.Namespace) -> int:
+    from monitor.zoom.client import ZoomApi
+    from monitor.zoom.errors import ZoomAuthError, ZoomError
+    from monitor.zoom.inventory import collect, render
+
+    api = ZoomApi.from_config(config)      # ConfigError (exit 2) names a missing credential
+    try:
+        text = render(collect(api), args.fmt)
+    except ZoomAuthError as exc:
+        print(f"zrmon zoom: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ZoomError as exc:
+        print(f"zrmon zoom: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        api.close()
+    sys.stdout.write(text)
+    return 0
+
+
+HANDLERS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+    "zoom": cmd_zoom,
+}

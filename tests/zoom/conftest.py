@@ -1,0 +1,38 @@
+"""Fixtures for Zoom API tests: the fake Zoom API on a real loopback port.
+
+Helpers live in :mod:`.support`; a second module named ``conftest`` on
+``sys.path`` would shadow ``tests/conftest.py`` (hence the package).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from monitor.zoom.client import ZoomApi
+from monitor.zoom.fake import FakeZoom, demo_fleet
+from zoom.support import make_api
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeZoom]:
+    server = FakeZoom(demo_fleet(12)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api_for(fake: FakeZoom) -> Iterator[Callable[..., ZoomApi]]:
+    """``api_for(rate=…, …)``: a client of ``fake`` with these settings; closed afterwards."""
+    made: list[ZoomApi] = []
+
+    def _make(**settings: Any) -> ZoomApi:
+        api = make_api(fake, **settings)
+        made.append(api)
+        return api
+
+    yield _make
+    for api in made:
+        api.close()
