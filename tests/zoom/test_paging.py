@@ -99,3 +99,21 @@ def test_profiles_drop_passcodes_and_activation_codes(fake: FakeZoom, api_for: A
         text = repr(value)
         assert "975193018" not in text and "1315-2376" not in text
     assert profile.location_id == room.location_id
+
+
+def test_the_simulators_fleet_as_a_fake_account() -> None:
+    from monitor.simulate.fleet import make_fleet
+    from monitor.zoom.fake import fleet_from_simulation
+    from monitor.zoom.inventory import collect
+
+    simulated = make_fleet(6, seed=3)
+    with FakeZoom(fleet_from_simulation(simulated)) as fake:
+        api = make_api(fake)
+        rows = collect(api)
+        api.close()
+    by_room_id = {row.room.room_id: row for row in rows}
+    for room in simulated.rooms:
+        row = by_room_id[room.room_id]
+        assert (row.level("building"), row.level("floor")) == (room.building, room.floor)
+        assert row.devices[0].id == room.device_id
+    assert by_room_id[simulated.rooms[1].room_id].room.status == "Offline"
