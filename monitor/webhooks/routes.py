@@ -59,10 +59,13 @@ def _counted(label: str, outcome: str) -> Any:
     return EVENTS_RECEIVED.labels(label, outcome), ACK_LATENCY.labels(outcome)
 
 
-def _record(event: str, outcome: str) -> None:
+def _record(event: str, outcome: str, *, delivery: bool = True) -> None:
+    """Count the answer; ``delivery=False`` for one given before the signature was seen
+    (it is no delivery from Zoom, and ``zrmon_receiver`` counts those)."""
     label = event if event in known_events() or event == URL_VALIDATION else "other"
     received, latency = _counted(label, outcome)
-    received.inc()
+    if delivery:
+        received.inc()
     started = g.get("ack_started")
     if started is not None:
         latency.observe(time.perf_counter() - started)
@@ -82,7 +85,7 @@ def receive() -> tuple[Response, int]:
     try:
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:
-        _record("", "too_large")  # answered (and the body drained) by the app's handler
+        _record("", "too_large", delivery=False)  # answered and drained by the app's handler
         raise
     try:
         verified = verify(

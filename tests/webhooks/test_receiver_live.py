@@ -179,3 +179,6 @@ def test_an_over_size_body_leaves_the_keep_alive_connection_usable(service: Serv
         assert after.status_code == 200
     metric = samples(service)
     assert metric[("zrmon_webhook_ack_seconds_count", (("outcome", "too_large"),))] == 3
+    # Not a delivery: its signature was never looked at.
+    assert metric.get(("zrmon_events_received_total",
+                       (("event", "other"), ("outcome", "too_large"))), 0) == 0
