@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import random
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -319,6 +321,7 @@ class FakeZoom:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -576,8 +579,33 @@ def _basic(headers: dict[str, str]) -> tuple[str, str] | None:
 
 
 class _Server(ThreadingHTTPServer):
+    """Keeps its open connections so that stopping also ends kept-alive ones: a stopped fake
+    must look like a Zoom that is gone, not one still answering old connections."""
+
     daemon_threads = True
     allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._open: set[Any] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            open_now = list(self._open)
+        for connection in open_now:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 def _handler_for(fake: FakeZoom) -> type[BaseHTTPRequestHandler]:

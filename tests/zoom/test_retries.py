@@ -73,3 +73,12 @@ def test_an_unreachable_zoom_gives_up_with_one_line(fake: FakeZoom) -> None:
     assert "token request failed 2 times" in message and "network error" in message
     assert "\n" not in message
     assert fake.options.client_secret not in message
+
+
+def test_a_stopped_fake_ends_kept_alive_connections_too(fake: FakeZoom) -> None:
+    api = make_api(fake, max_attempts=2)
+    api.location_structure()
+    fake.stop()
+    with pytest.raises(ZoomUnavailableError, match=r"failed 2 times.*network error"):
+        api.location_structure()
+    api.close()
