@@ -18,7 +18,8 @@ from monitor.ingest.annotations import event_tags, event_title
 from monitor.ingest.incidents import Incident, IncidentBook, IncidentChange
 from monitor.ingest.points import Batch, Delete, Point, clean_tags
 from monitor.ingest.registry import Registry
-from monitor.ingest.vocabulary import ALERT_KINDS, ALERT_TYPES, COMPONENTS, word
+from monitor.ingest.snapshot import ROOM_OFFLINE, SNAPSHOT_EVENT, apply_snapshot
+from monitor.ingest.vocabulary import ALERT_KINDS, ALERT_TYPES, COMPONENTS, KIND_CLEARED, word
 
 SENSOR = "sensor"
 ROOM_ALERT = "room_alert"
@@ -96,6 +97,8 @@ def map_event(event: Mapping[str, Any], received_ns: int, digest: int,
         return Batch(points=sensor_points(envelope, state.registry))
     if envelope.name in ALERT_EVENTS:
         return alert_batch(envelope, state)
+    if envelope.name == SNAPSHOT_EVENT:
+        return snapshot_batch(envelope, state)
     if envelope.name in _ROOM_REGISTRY_EVENTS:
         apply_room_event(envelope, state.registry)
     elif envelope.name in _LOCATION_REGISTRY_EVENTS:
@@ -103,10 +106,22 @@ def map_event(event: Mapping[str, Any], received_ns: int, digest: int,
     return Batch(points=[annotation_point(envelope, state.registry)])
 
 
+def snapshot_batch(envelope: Envelope, state: IngestState) -> Batch:
+    """Apply a REST snapshot (:mod:`monitor.ingest.snapshot`); map its reconciliation alerts."""
+    open_offline = {incident.key[0] for incident in state.incidents.open_incidents()
+                    if incident.key[1] == ROOM_OFFLINE}
+    batch = Batch()
+    for alert in apply_snapshot(envelope.obj, envelope.time_ns, state.registry, open_offline):
+        synthetic = Envelope("zoomroom.alert", envelope.account_id, alert, envelope.time_ns,
+                             envelope.digest)
+        batch.extend(alert_batch(synthetic, state))
+    return batch
+
+
 def sensor_points(envelope: Envelope, registry: Registry) -> list[Point]:
     """One point per reading; the receiver has already dropped unparseable ones."""
     obj = envelope.obj
-    room_id = str(obj.get("id") or "")
+    room_id = registry.canonical(str(obj.get("id") or ""))
     base = clean_tags({
         "account_id": envelope.account_id,
         "room_id": room_id,
@@ -157,7 +172,7 @@ def _alert_code(obj: Mapping[str, Any], key: str) -> int:
 
 def alert_batch(envelope: Envelope, state: IngestState) -> Batch:
     obj = envelope.obj
-    room_id = str(obj.get("id") or "")
+    room_id = state.registry.canonical(str(obj.get("id") or ""))
     alert_type, component = _alert_code(obj, "alert_type"), _alert_code(obj, "component")
     kind = _alert_code(obj, "alert_kind")
     alert_ns = obj.get("alert_time_ns")
@@ -172,13 +187,20 @@ def alert_batch(envelope: Envelope, state: IngestState) -> Batch:
         "component_name": word(COMPONENTS, component, "component"),
         **state.registry.room_tags(room_id),
     })
+    fields: dict[str, float | int | bool | str] = {
+        "issue": str(obj.get("issue") or ""), "room_name": room_name, "kind_code": kind}
+    source = str(obj.get("source") or "")
+    if source:
+        fields["source"] = source
     alert = Point(ROOM_ALERT, {**tags, "alert_kind": word(ALERT_KINDS, kind, "kind")},
-                  {"issue": str(obj.get("issue") or ""), "room_name": room_name,
-                   "kind_code": kind}, time_ns)
+                  fields, time_ns)
     batch = Batch(points=[alert])
     changes = state.incidents.apply((room_id, alert_type, component), kind, time_ns)
+    # An incident opened or closed by reconciliation says so (InfluxDB merges the field
+    # into the row, so it stays when Zoom's own clear later rewrites it).
+    marked = {("closed_by" if kind == KIND_CLEARED else "opened_by"): source} if source else {}
     for change in changes:
-        batch.extend(incident_batch(change, tags, room_name, state))
+        batch.extend(incident_batch(change, tags, room_name, state, marked))
     return batch
 
 
@@ -188,7 +210,7 @@ def _incident_id(incident: Incident) -> str:
 
 
 def incident_batch(change: IncidentChange, tags: dict[str, str], room_name: str,
-                   state: IngestState) -> Batch:
+                   state: IngestState, marked: Mapping[str, str] | None = None) -> Batch:
     batch = Batch()
     if change.delete is not None:
         old_tags = state.incident_tags.pop(_incident_id(change.delete), tags)
@@ -202,8 +224,10 @@ def incident_batch(change: IncidentChange, tags: dict[str, str], room_name: str,
         series_tags = tags
     else:
         series_tags = state.incident_tags.pop(key, tags)
-    batch.points.append(Point(ROOM_INCIDENT, series_tags, incident_fields(incident, room_name),
-                              incident.start_ns))
+    fields = incident_fields(incident, room_name)
+    if marked and ("opened_by" in marked or incident.end_ns is not None):
+        fields.update(marked)
+    batch.points.append(Point(ROOM_INCIDENT, series_tags, fields, incident.start_ns))
     return batch
 
 
@@ -246,6 +270,7 @@ def annotation_point(envelope: Envelope, registry: Registry) -> Point:
     tags = event_tags(envelope.name, obj)
     room_id = tags.get("room_id", "")
     if room_id:
+        room_id = tags["room_id"] = registry.canonical(room_id)
         tags.setdefault("room_name", registry.room_name(room_id))
         tags.update(registry.room_tags(room_id))
     elif "location_id" in tags:
