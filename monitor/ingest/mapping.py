@@ -25,6 +25,7 @@ SENSOR = "sensor"
 ROOM_ALERT = "room_alert"
 ROOM_INCIDENT = "room_incident"
 ZOOM_EVENT = "zoom_event"
+ZOOM_ROOM = "zoom_room"   # a room as the last registry snapshot saw it (one point per sync)
 
 ALERT_EVENTS = frozenset({"zoomroom.alert", "zoomroom.delayed_alert"})
 SENSOR_EVENT = "zoomroom.sensor_data"
@@ -110,12 +111,31 @@ def snapshot_batch(envelope: Envelope, state: IngestState) -> Batch:
     """Apply a REST snapshot (:mod:`monitor.ingest.snapshot`); map its reconciliation alerts."""
     open_offline = {incident.key[0] for incident in state.incidents.open_incidents()
                     if incident.key[1] == ROOM_OFFLINE}
-    batch = Batch()
-    for alert in apply_snapshot(envelope.obj, envelope.time_ns, state.registry, open_offline):
+    alerts = apply_snapshot(envelope.obj, envelope.time_ns, state.registry, open_offline)
+    batch = Batch(points=registry_points(envelope, state.registry))
+    for alert in alerts:
         synthetic = Envelope("zoomroom.alert", envelope.account_id, alert, envelope.time_ns,
                              envelope.digest)
         batch.extend(alert_batch(synthetic, state))
     return batch
+
+
+def registry_points(envelope: Envelope, registry: Registry) -> list[Point]:
+    """The registry in InfluxDB, for the processes that do not hold it (the scheduler's
+    reports want a building's time zone, the status page a room's status and place)."""
+    points = []
+    for room_id, room in sorted(registry.rooms.items()):
+        if room.updated_ns != envelope.time_ns:     # not (or no longer) from this snapshot
+            continue
+        fields: dict[str, float | int | bool | str] = {
+            "room_name": room.name, "status": room.status, "deleted": room.deleted,
+            "location_id": room.location_id, "zoom_room_id": room.zoom_room_id,
+            "timezone": registry.timezone_of(room.location_id),
+            "status_since_ms": room.status_ns // _NS_PER_MS}
+        tags = clean_tags({"account_id": envelope.account_id, "room_id": room_id,
+                           **registry.location_tags(room.location_id)})
+        points.append(Point(ZOOM_ROOM, tags, fields, envelope.time_ns))
+    return points
 
 
 def sensor_points(envelope: Envelope, registry: Registry) -> list[Point]:

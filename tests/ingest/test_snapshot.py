@@ -39,7 +39,20 @@ def room(status: str = "Available", **extra: Any) -> dict[str, Any]:
 
 
 def apply(event: dict[str, Any], state: IngestState) -> list[Point]:
-    return map_event(event, RECEIVED, 7, state).points
+    """The points besides the registry's own (``zoom_room``, one per room and sync)."""
+    return [p for p in map_event(event, RECEIVED, 7, state).points
+            if p.measurement != "zoom_room"]
+
+
+def test_the_registry_lands_as_one_point_per_room_and_sync() -> None:
+    state = IngestState()
+    points = map_event(snapshot(T, [room("Offline")]), RECEIVED, 7, state).points
+    [point] = [p for p in points if p.measurement == "zoom_room"]
+    assert point.tags == {"account_id": "acct-1", "room_id": "room-1", "building": "HQ",
+                          "floor": "3rd floor"}
+    assert point.fields["timezone"] == "America/Los_Angeles"
+    assert (point.fields["status"], point.fields["zoom_room_id"]) == ("Offline", "zr-1")
+    assert point.time_ns == T
 
 
 def test_readings_of_a_room_no_webhook_described_carry_building_and_floor() -> None:
