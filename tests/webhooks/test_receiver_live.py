@@ -29,6 +29,7 @@ from monitor.store.quarantine import Quarantine
 pytestmark = pytest.mark.slow
 
 OLD_SECRET = "the-token-before-rotation"
+OVERLAP_S = 15  # long enough for the service to start on a busy machine
 
 
 def started(config: Config, tmp_path: Path) -> Service:
@@ -96,10 +97,11 @@ def iso(epoch_s: float) -> str:
 
 def test_previous_token_is_accepted_during_the_overlap_and_refused_after(
         config: Config, tmp_path: Path) -> None:
-    until = time.time() + 6
+    until = time.time() + OVERLAP_S
     svc = started(config.with_(previous_secret_token=OLD_SECRET,
                                previous_secret_until=iso(until)), tmp_path)
     try:
+        assert time.time() < until - 3, "the service took the whole overlap to start"
         old = encode(sensor_event("rotated", when="2026-11-01T10:00:00Z"))
         assert post(svc, old, signed_headers(old, secret=OLD_SECRET)).status_code == 200
         current = encode(sensor_event("rotated", when="2026-11-01T10:05:00Z"))
@@ -119,7 +121,7 @@ def test_previous_token_is_accepted_during_the_overlap_and_refused_after(
             refused.append(response)
             return response.status_code == 401
 
-        wait_for(refused_now, 20, "the previous token to expire")
+        wait_for(refused_now, OVERLAP_S + 20, "the previous token to expire")
         assert time.time() >= until
         assert "previous secret token" in refused[-1].json()["message"]
         assert post(svc, late, signed_headers(late)).status_code == 200
