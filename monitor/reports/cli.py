@@ -1,4 +1,4 @@
-"""``zrmon report air-quality|uptime --from … --to … [--building] [--format] [--out]``."""
+"""``zrmon report air-quality|uptime --from … --to … [--tz] [--building] [--format] [--out]``."""
 
 from __future__ import annotations
 
@@ -22,10 +22,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                        ("uptime", "availability and incidents per room")):
         parser = sub.add_parser(kind, help=text)
         parser.add_argument("--from", dest="start", required=True, metavar="TIME",
-                            help="start, e.g. 2026-10-01 (UTC unless an offset is given)")
+                            help="start, e.g. 2026-10-01 (in --tz unless an offset is given)")
         parser.add_argument("--to", dest="end", required=True, metavar="TIME",
                             help="end (exclusive), e.g. 2026-11-01")
         parser.add_argument("--building", help="only the rooms of this building")
+        parser.add_argument("--tz", default="UTC", metavar="ZONE",
+                            help="days and times in this zone: UTC (default), an IANA name "
+                                 "such as Europe/Berlin, or building (the zone of --building's "
+                                 "city, from the registry)")
         parser.add_argument("--format", dest="fmt", choices=("html", "csv", "json"),
                             help="default: from --out's suffix, else html")
         parser.add_argument("--out", type=Path, help="file to write (default: stdout)")
@@ -37,13 +41,21 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
 def cmd_report(config: Config, args: argparse.Namespace) -> int:
     from monitor.reports.guidance import GuidanceError
-    from monitor.reports.run import Request, write
+    from monitor.reports.run import Request, ZoneError, resolve_zone, write
     from monitor.reports.timerange import parse_range
     from monitor.rules.load import RuleFileErrors
     from monitor.store.influx import InfluxError
 
     try:
-        span = parse_range(args.start, args.end)
+        tz = resolve_zone(config, args.tz, args.building)
+    except ZoneError as exc:
+        print(f"zrmon: --tz: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except InfluxError as exc:
+        print(f"zrmon: InfluxDB: {exc}", file=sys.stderr)
+        return 1
+    try:
+        span = parse_range(args.start, args.end, tz)
     except ValueError as exc:
         print(f"zrmon: --from/--to: {exc}", file=sys.stderr)
         return EXIT_USAGE

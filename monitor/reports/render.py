@@ -25,7 +25,7 @@ from monitor.reports.tables import (
     uptime_document,
 )
 from monitor.reports.uptime_query import UptimeReport
-from monitor.timeutil import human_duration, ns_to_iso
+from monitor.timeutil import human_duration
 
 FORMATS = ("html", "csv", "json")
 Report = AirReport | UptimeReport
@@ -40,7 +40,7 @@ def render(report: Report, fmt: str, generated_ns: int) -> str:
         document, columns = air_document(report), air_columns(report)
     else:
         document, columns = uptime_document(report), uptime_columns(report)
-    document["generated"] = ns_to_iso(generated_ns)
+    document["generated"] = report.range.iso(generated_ns)
     if fmt == "json":
         return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
     if fmt == "csv":
@@ -128,7 +128,7 @@ AIR_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Air quality {{ doc['from'] }}</title>
 <style>{{ css }}</style></head><body>
 <h1>Air quality</h1>
-<p class="meta">{{ doc['from'] }} to {{ doc['to'] }} ({{ doc.hours }} hours) ·
+<p class="meta">{{ doc['from'] }} to {{ doc['to'] }} ({{ doc.hours }} hours, {{ doc.timezone }}) ·
 generated {{ doc.generated }}</p>
 {% macro table(rows, first) -%}
 <table><tr><th class="l">{{ first }}</th><th class="l">sensor</th><th class="l">time</th>
@@ -161,7 +161,7 @@ UPTIME_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Room uptime {{ doc['from'] }}</title>
 <style>{{ css }}</style></head><body>
 <h1>Room uptime</h1>
-<p class="meta">{{ doc['from'] }} to {{ doc['to'] }} · {{ doc.rooms }} rooms ·
+<p class="meta">{{ doc['from'] }} to {{ doc['to'] }} ({{ doc.timezone }}) · {{ doc.rooms }} rooms ·
 generated {{ doc.generated }}</p>
 {% macro table(rows, first) -%}
 <table><tr><th class="l">{{ first }}</th><th>availability</th><th>downtime</th>

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from monitor.config import Config
+from monitor.localtime import BUILDING, zone
 from monitor.notify import envyaml
-from monitor.reports.run import KINDS, Kind, Request, file_name, write
+from monitor.reports.run import KINDS, Kind, Request, file_name, resolve_zone, write
 from monitor.reports.timerange import RELATIVE, relative_range
 
 log = logging.getLogger("monitor.reports")
@@ -36,7 +37,7 @@ class ScheduleError(ValueError):
 
 KeyPath = tuple[str | int, ...]
 Lines = Callable[[KeyPath], int]     # the line of a key path (0: unknown)
-KEYS = ("name", "cron", "kind", "range", "out_dir", "format", "building", "email")
+KEYS = ("name", "cron", "kind", "range", "out_dir", "format", "building", "email", "tz")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Scheduled:
     fmt: str = "html"
     building: str | None = None
     email: str | None = None
+    tz: str = "UTC"          # UTC, an IANA name, or building (its city's, when the job runs)
 
 
 def parse_schedule(data: Any, source: str = FILE_NAME,
@@ -75,7 +77,7 @@ def parse_schedule(data: Any, source: str = FILE_NAME,
         entry = Scheduled(str(item.get("name") or f"report-{index}"), str(item.get("cron", "")),
                           cast(Kind, item.get("kind")), str(item.get("range", "")),
                           Path(str(item.get("out_dir", ""))), str(item.get("format", "html")),
-                          item.get("building"), item.get("email"))
+                          item.get("building"), item.get("email"), str(item.get("tz") or "UTC"))
         problem = _problem(entry)
         if problem is not None:
             key, message = problem
@@ -99,6 +101,18 @@ def _problem(entry: Scheduled) -> tuple[str, str] | None:
         return "format", f"format must be one of {', '.join(FORMATS)}"
     if not str(entry.out_dir) or str(entry.out_dir) == ".":
         return "out_dir", "out_dir is required"
+    return _tz_problem(entry)
+
+
+def _tz_problem(entry: Scheduled) -> tuple[str, str] | None:
+    if entry.tz == BUILDING:
+        if not entry.building:
+            return "tz", "tz: building needs building: (one report has one time zone)"
+        return None
+    try:
+        zone(entry.tz)
+    except ValueError as exc:
+        return "tz", str(exc)
     return None
 
 
@@ -121,8 +135,11 @@ def load_schedule(rules_dir: Path, env: Mapping[str, str] | None = None) -> list
 
 def run_job(config: Config, entry: Scheduled, now_ns: int,
             send: Callable[[Scheduled, Path], None] | None = None) -> Path:
-    """Write one scheduled report for the range before ``now``; mail it if configured."""
-    request = Request(entry.kind, relative_range(entry.range, now_ns), entry.fmt, entry.building)
+    """Write one scheduled report for the range before ``now`` on the calendar of the entry's
+    zone (a building's is looked up now: a sync may have moved it); mail it if configured."""
+    tz = resolve_zone(config, entry.tz, entry.building)
+    request = Request(entry.kind, relative_range(entry.range, now_ns, tz), entry.fmt,
+                      entry.building)
     out = entry.out_dir / file_name(request)
     write(config, request, now_ns, out)
     log.info("report %s written to %s", entry.name, out)

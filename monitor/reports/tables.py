@@ -12,7 +12,6 @@ from monitor.reports.air_query import AirReport, Subject
 from monitor.reports.airmaths import Stats
 from monitor.reports.uptime import Uptime, fleet_uptime
 from monitor.reports.uptime_query import UptimeReport
-from monitor.timeutil import ns_to_iso
 
 Row = dict[str, Any]
 
@@ -60,8 +59,9 @@ def air_rows(report: AirReport) -> list[Row]:
 
 
 def air_document(report: AirReport) -> dict[str, Any]:
-    return {"report": "air-quality", "from": ns_to_iso(report.range.start_ns),
-            "to": ns_to_iso(report.range.end_ns), "hours": report.hours,
+    return {"report": "air-quality", "from": report.range.iso(report.range.start_ns),
+            "to": report.range.iso(report.range.end_ns), "timezone": report.range.zone_name,
+            "hours": report.hours,
             "guidance": [{"key": line.key, "label": line.label, "sensor": line.sensor,
                           "rule": line.rule, "level": line.level} for line in report.lines],
             "columns": air_columns(report), "rows": air_rows(report)}
@@ -108,7 +108,8 @@ def uptime_rows(report: UptimeReport) -> list[Row]:
 
 
 def uptime_document(report: UptimeReport) -> dict[str, Any]:
-    return {"report": "uptime", "from": ns_to_iso(report.range.start_ns),
-            "to": ns_to_iso(report.range.end_ns), "now": ns_to_iso(report.now_ns),
+    span = report.range
+    return {"report": "uptime", "from": span.iso(span.start_ns), "to": span.iso(span.end_ns),
+            "timezone": span.zone_name, "now": span.iso(report.now_ns),
             "rooms": len(report.rooms), "columns": uptime_columns(report),
             "rows": uptime_rows(report)}
