@@ -9,13 +9,17 @@ city's location profile). The writer holds the registry; every other process
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.ingest.points import influxql_string
-from monitor.store.influx import InfluxClient
+from monitor.store.influx import InfluxClient, InfluxError
 from monitor.timeutil import NS_PER_S
 
+log = logging.getLogger(__name__)
 BUILDING = "building"       # the value of --tz / tz: / timezone: meaning "the building's zone"
 ZOOM_ROOM = '"zoom_room"'
 
@@ -67,3 +71,27 @@ def building_zones(client: InfluxClient, building: str | None = None) -> dict[st
         if name and rows and rows[0].get("timezone"):
             out[name] = str(rows[0]["timezone"])
     return out
+
+
+class BuildingZones:
+    """:func:`building_zones`, read again at most every ``ttl_s``; the last answer is kept
+    while InfluxDB cannot be read (a mute window must not flip to UTC on an outage)."""
+
+    def __init__(self, client: InfluxClient, ttl_s: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self.zones: dict[str, str] = {}
+        self._read_at: float | None = None
+
+    def current(self) -> dict[str, str]:
+        now = self.clock()
+        if self._read_at is None or now - self._read_at >= self.ttl_s:
+            self._read_at = now
+            try:
+                self.zones = building_zones(self.client)
+            except InfluxError as exc:
+                log.warning("building time zones not read from InfluxDB (kept %d): %s",
+                            len(self.zones), exc)
+        return self.zones

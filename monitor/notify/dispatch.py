@@ -46,6 +46,8 @@ Timing, per group (``grouping`` of the policy, or the channel's route)
 
 Mute windows
 ------------
+A ``timezone: building`` window is read on the clocks of the group's alerts'
+buildings (:attr:`Dispatcher.building_zones`; muted while active in all of them).
 While a channel's mute window is active nothing is sent to it; the groups
 keep tracking. When it ends, each group that has something due sends *one*
 message with its current state: what changed meanwhile (alerts that came
@@ -71,7 +73,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from monitor.notify.message import Notification, NotificationKind, group_key, room_name
-from monitor.notify.policy import Grouping, InhibitRule, Policy, alert_labels, labels_match
+from monitor.notify.policy import (
+    Grouping,
+    InhibitRule,
+    Policy,
+    alert_labels,
+    alert_zone,
+    labels_match,
+)
 from monitor.notify.silences import Silence
 from monitor.rules.model import LEVELS, Alert, AlertStatus
 
@@ -127,6 +136,9 @@ class Dispatcher:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.groups: dict[tuple[str, str], Group] = {}
+        # Building → IANA zone, for ``timezone: building`` mute windows; the owner keeps it
+        # current (the rule engine reads it from InfluxDB). Not state: never persisted.
+        self.building_zones: Mapping[str, str] = {}
         # Why each alert of the last cycle was held back: fingerprint → "silenced"/"inhibited".
         self.suppressed: dict[str, str] = {}
 
@@ -205,7 +217,7 @@ class Dispatcher:
             group.changed_ns = None
         elif group.changed_ns is None:
             group.changed_ns = now_ns
-        if self.policy.muted(group.channel, now_ns):
+        if self.policy.muted(group.channel, now_ns, self._zones(group)):
             return []
         reason = _due(group, grouping, now_ns)
         if reason is None:
@@ -213,6 +225,13 @@ class Dispatcher:
         out = _messages(group, reason)
         _mark_sent(group, reason, now_ns)
         return out
+
+    def _zones(self, group: Group) -> set[str]:
+        """The zones of the alerts a group's next message would be about."""
+        if not self.policy.uses_building_zones:
+            return set()
+        alerts = [m.alert for m in group.members.values()] + list(group.resolved.values())
+        return {alert_zone(alert, self.building_zones) for alert in alerts}
 
     # -- persistence -------------------------------------------------------
 

@@ -5,7 +5,8 @@ turns. The defaults are chosen against the three complaints people have about
 Alertmanager and Grafana: *repeat fatigue* (repeats back off: 4h, 8h, 16h, …
 capped at a day), *noise* (rooms of one building batch into one message;
 a critical alert or an offline room mutes the alerts it explains) and
-*3 a.m. messages* (per-channel mute windows in the site's own timezone).
+*3 a.m. messages* (per-channel mute windows in the site's own timezone, or in each
+building's: ``timezone: building``).
 
 Errors name ``file:line`` — the mark of the YAML node the complaint is about —
 because a policy that silently falls back to defaults is how people get paged
@@ -192,17 +193,50 @@ class TimeRange:
         return minute >= self.start_min or minute < self.end_min
 
 
+BUILDING_ZONE = "building"      # ``timezone: building``: the zone of the alerts' buildings
+
+
 @dataclass(frozen=True)
 class MuteWindow:
-    """Named local-time windows during which a channel gets nothing."""
+    """Named local-time windows during which a channel gets nothing.
+
+    ``timezone: building`` reads the window on the clock of each alert's building
+    (its city's zone, see :func:`alert_zone`); ``default_timezone`` stands in for
+    an alert whose building has no known zone. A group whose alerts are in several
+    zones is muted only while the window is active in *every* one of them: a message
+    about a building where it is working time is not held back by another's night.
+    """
 
     name: str
     timezone: str
     times: tuple[TimeRange, ...]
+    default_timezone: str = "UTC"
 
-    def active(self, now_ns: int) -> bool:
-        local = datetime.fromtimestamp(now_ns // NS_PER_S, UTC).astimezone(ZoneInfo(self.timezone))
+    @property
+    def per_building(self) -> bool:
+        return self.timezone == BUILDING_ZONE
+
+    def active(self, now_ns: int, zones: Iterable[str] = ()) -> bool:
+        """Active now; ``zones`` are the zones of the alerts concerned ("" if unknown)."""
+        if not self.per_building:
+            return self._active_in(self.timezone, now_ns)
+        names = {name or self.default_timezone for name in zones} or {self.default_timezone}
+        return all(self._active_in(name, now_ns) for name in sorted(names))
+
+    def _active_in(self, timezone: str, now_ns: int) -> bool:
+        try:
+            tz = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):   # a registry zone Python does not know
+            tz = ZoneInfo(self.default_timezone)
+        local = datetime.fromtimestamp(now_ns // NS_PER_S, UTC).astimezone(tz)
         return any(part.contains(local) for part in self.times)
+
+
+def alert_zone(alert: Alert, building_zones: Mapping[str, str]) -> str:
+    """An alert's time zone: its own ``timezone`` label (a rule may set one), else its
+    building's from the registry (building → IANA name), else "" (unknown)."""
+    labels = alert.labels
+    return labels.get("timezone") or building_zones.get(labels.get("building", ""), "")
 
 
 @dataclass(frozen=True)
@@ -274,15 +308,22 @@ class Policy:
         route = self.routes.get(channel)
         return route.grouping if route and route.grouping else self.grouping
 
-    def muted(self, channel: str, now_ns: int) -> bool:
-        """True while any of the channel's mute windows is active."""
+    def muted(self, channel: str, now_ns: int, zones: Iterable[str] = ()) -> bool:
+        """True while any of the channel's mute windows is active; ``zones`` are those of
+        the alerts concerned, for ``timezone: building`` windows."""
         route = self.routes.get(channel)
         if route is None:
             return False
+        wanted = tuple(zones)
         # Unknown names are refused at load time; skipped here so a hand-built policy
         # cannot stop every notification with a KeyError.
-        return any(window.active(now_ns) for name in route.mute
+        return any(window.active(now_ns, wanted) for name in route.mute
                    if (window := self.mute_windows.get(name)) is not None)
+
+    @property
+    def uses_building_zones(self) -> bool:
+        """Whether some mute window needs the buildings' zones (read from InfluxDB)."""
+        return any(window.per_building for window in self.mute_windows.values())
 
 
 # ---------------------------------------------------------------------------
@@ -473,6 +514,11 @@ class _LabelValue(mf.Field[str]):
         return str(value)
 
 
+def _check_window_timezone(name: str) -> None:
+    if name != BUILDING_ZONE:
+        _check_timezone(name)
+
+
 def _check_timezone(name: str) -> None:
     try:
         ZoneInfo(name)
@@ -517,7 +563,8 @@ class _TimeRangeSchema(Schema):
 
 
 class _MuteWindowSchema(Schema):
-    timezone = mf.String(required=True, validate=_check_timezone)
+    timezone = mf.String(required=True, validate=_check_window_timezone)
+    default_timezone = mf.String(validate=_check_timezone)
     times = mf.List(mf.Nested(_TimeRangeSchema), required=True, validate=validate.Length(min=1))
 
 
@@ -609,7 +656,7 @@ def _build(data: Mapping[str, Any], source: str) -> Policy:
 def _window(name: str, data: Mapping[str, Any]) -> MuteWindow:
     times = tuple(TimeRange(frozenset(part.get("weekdays", ())), part.get("start", 0),
                             part.get("end", MINUTES_PER_DAY)) for part in data["times"])
-    return MuteWindow(name, data["timezone"], times)
+    return MuteWindow(name, data["timezone"], times, data.get("default_timezone") or "UTC")
 
 
 def _route(data: Mapping[str, Any], base: Grouping) -> Route:

@@ -32,6 +32,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Config
+from monitor.localtime import BuildingZones
 from monitor.metrics import GROUP_LAST_SUCCESS
 from monitor.notify.channels import load_channels
 from monitor.notify.dispatch import Dispatcher
@@ -75,6 +76,8 @@ class Engine:
     # The dispatcher as last committed: what it goes back to when a commit fails.
     committed_dispatcher: dict[str, Any] = field(default_factory=dict)
     points_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Buildings' zones for `timezone: building` mute windows (None: no window needs them).
+    zones: BuildingZones | None = None
 
     @classmethod
     def build(cls, config: Config, rules_dir: Path, env: Mapping[str, str] | None = None,
@@ -96,6 +99,7 @@ class Engine:
             deliver=DeliveryWorker(outbox, build_senders(channels), threading.Event()),
             clock=clock,
             committed_dispatcher=dispatcher.to_json(),
+            zones=BuildingZones(influx) if policy.uses_building_zones else None,
         )
 
     def run_group(self, group: Group, at_ns: int | None = None) -> GroupResult:
@@ -110,6 +114,7 @@ class Engine:
     def settle(self, group: Group, result: GroupResult, at: int) -> GroupResult:
         """The second half of :meth:`run_group`, for a result prepared at ``at``."""
         resolved = [a for a in result.alerts if a.status == "resolved"]
+        self._refresh_zones()
         with self.lock:
             current = {**self.current,
                        group.name: [a for a in result.alerts if a.status != "resolved"]}
@@ -129,9 +134,15 @@ class Engine:
     def tick(self, at_ns: int | None = None) -> None:
         """Due repeats and group_wait flushes. One commit attempt: the next tick is the retry."""
         at = self.clock() if at_ns is None else at_ns
+        self._refresh_zones()
         with self.lock:
             self._commit(self._active(), at, retry=False)
         self.flush_points()
+
+    def _refresh_zones(self) -> None:
+        """Read the buildings' zones (InfluxDB, at most every few minutes) outside the lock."""
+        if self.zones is not None:
+            self.zones.current()
 
     def _active(self) -> list[Alert]:
         return [alert for alerts in self.current.values() for alert in alerts]
@@ -139,6 +150,8 @@ class Engine:
     def _commit(self, alerts: list[Alert], at: int, rules: Mapping[str, RuleStates] | None = None,
                 points: bytes = b"", *, retry: bool = True) -> bool:
         """Dispatch and store the outcome in one transaction; roll the dispatcher back if not."""
+        if self.zones is not None:
+            self.dispatcher.building_zones = self.zones.zones
         notifications = self.dispatcher.process(alerts, at, self.silences.active(at))
         snapshot = self.dispatcher.to_json()
         change = Change(rules=rules or {}, dispatcher=snapshot, notifications=notifications,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from monitor.config import Config
+from monitor.ingest.mapping import IngestState, map_event
+from monitor.ingest.points import encode_lines
+from monitor.ingest.snapshot import SNAPSHOT_EVENT
 from monitor.store.influx import InfluxClient
 from monitor.store.retention import apply_setup, backfill
 from monitor.timeutil import iso_to_ns
@@ -58,3 +61,22 @@ def seed(config: Config, influx: InfluxClient, lines: list[str]) -> None:
     apply_setup(influx, config.with_(raw_retention="INF", rollup_retention="INF"))
     influx.write("\n".join(lines).encode())
     backfill(influx, T0 - 24 * HOUR_NS, T0 + 24 * HOUR_NS)
+
+
+def zoom_room_lines(at_ns: int, *, room: str = "spree-1", building: str = "Spree",
+                    city: str = "Berlin", timezone: str = "Europe/Berlin") -> bytes:
+    """The ``zoom_room`` points the writer stores for a registry sync placing ``room`` in
+    ``building`` of ``city`` (whose zone is ``timezone``): made by the writer's own mapping."""
+    locations = [
+        {"id": "country", "name": "Country", "type": "country", "parent_location_id": "acct"},
+        {"id": "city", "name": city, "type": "city", "parent_location_id": "country",
+         "timezone": timezone},
+        {"id": "building", "name": building, "type": "building", "parent_location_id": "city"},
+        {"id": "f1", "name": "F1", "type": "floor", "parent_location_id": "building"}]
+    event = {"event": SNAPSHOT_EVENT, "event_ts": at_ns // 1_000_000, "event_ts_ns": at_ns,
+             "payload": {"account_id": "acct", "object": {
+                 "rooms": [{"id": room, "room_id": f"zr-{room}", "name": room.title(),
+                            "location_id": "f1", "status": "Available"}],
+                 "locations": locations, "complete": True, "reconcile_grace_s": 600}}}
+    batch = map_event(event, at_ns, 1, IngestState())
+    return encode_lines(p for p in batch.points if p.measurement == "zoom_room")

@@ -16,9 +16,6 @@ import pytest
 
 from monitor.cli import main
 from monitor.config import Config
-from monitor.ingest.mapping import IngestState, map_event
-from monitor.ingest.points import encode_lines
-from monitor.ingest.snapshot import SNAPSHOT_EVENT
 from monitor.reports.air_query import air_quality
 from monitor.reports.guidance import load_guidance
 from monitor.reports.schedule import ScheduleError, parse_schedule, run_job
@@ -27,6 +24,7 @@ from monitor.store.influx import InfluxClient
 from monitor.store.retention import apply_setup, backfill
 from monitor.timeutil import iso_to_ns
 
+from .seed import zoom_room_lines
 from .test_air_query import RULES
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -48,29 +46,11 @@ def _sensor_lines() -> str:
                      for at, value in READINGS.items())
 
 
-def _registry_lines(at_ns: int) -> bytes:
-    """The ``zoom_room`` points the writer stores for a registry sync naming Spree's city."""
-    locations = [
-        {"id": "de", "name": "DE", "type": "country", "parent_location_id": "acct"},
-        {"id": "be", "name": "Berlin", "type": "states", "parent_location_id": "de"},
-        {"id": "ber", "name": "Berlin", "type": "city", "parent_location_id": "be",
-         "timezone": "Europe/Berlin"},
-        {"id": "spree", "name": "Spree", "type": "building", "parent_location_id": "ber"},
-        {"id": "f1", "name": "F1", "type": "floor", "parent_location_id": "spree"}]
-    event = {"event": SNAPSHOT_EVENT, "event_ts": at_ns // 1_000_000, "event_ts_ns": at_ns,
-             "payload": {"account_id": "acct", "object": {
-                 "rooms": [{"id": "spree-1", "room_id": "zr-spree-1", "name": "Spree 1",
-                            "location_id": "f1", "status": "Available"}],
-                 "locations": locations, "complete": True, "reconcile_grace_s": 600}}}
-    batch = map_event(event, at_ns, 1, IngestState())
-    return encode_lines(p for p in batch.points if p.measurement == "zoom_room")
-
-
 @pytest.fixture
 def seeded(config: Config, influx: InfluxClient) -> Config:
     apply_setup(influx, config.with_(raw_retention="INF", rollup_retention="INF"))
     influx.write(_sensor_lines().encode())
-    influx.write(_registry_lines(iso_to_ns("2026-11-01T05:00:00Z")))
+    influx.write(zoom_room_lines(iso_to_ns("2026-11-01T05:00:00Z")))
     backfill(influx, iso_to_ns("2026-09-30T00:00:00Z"), iso_to_ns("2026-11-02T00:00:00Z"))
     return config
 
