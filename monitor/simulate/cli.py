@@ -54,6 +54,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                      help="rooms 2-4 misbehave on purpose (docs/simulator.md)")
     sim.add_argument("--wait-ready", default="0",
                      help="first wait up to this long for the receiver's /readyz, e.g. 60s")
+    sim.add_argument("--api-port", type=int, metavar="PORT",
+                     help="also serve the rooms as a Zoom REST API (and OAuth) on this port "
+                          "(0: a free one) for `zrmon zoom sync/backfill`")
+    sim.add_argument("--api-host", default="127.0.0.1", help="the API's address (%(default)s)")
+    sim.add_argument("--api-history", default="1d",
+                     help="sensor history the API holds before the start (default 1d)")
+    sim.add_argument("--print-api-env", action="store_true",
+                     help="print the ZOOM_*/ZRMON_ZOOM_* settings of --api-port and exit")
 
 
 def cmd_simulate(config: Config, args: argparse.Namespace) -> int:
@@ -65,11 +73,13 @@ def cmd_simulate(config: Config, args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"zrmon simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.print_api_env:
+        return _print_api_env(plan)
     stop = threading.Event()
     previous = _stop_on_signals(stop)
     started = time.monotonic()
     try:
-        stats = run(plan, stop)
+        stats = run(plan, stop, on_api=_announce)
     except WrongSecretError as exc:
         print(f"zrmon simulate: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -84,6 +94,30 @@ def cmd_simulate(config: Config, args: argparse.Namespace) -> int:
           f"({stats.retries} retries, {stats.rejected} refused)"
           + ("; stopped" if stop.is_set() else ""), file=sys.stderr)
     return 1 if stats.rejected else 0
+
+
+def _print_api_env(plan: Any) -> int:
+    """``KEY=value`` lines for the API ``plan`` would serve (for `make demo`'s ``export``)."""
+    from monitor.simulate.fleet import make_fleet
+    from monitor.zoom.fake import FakeOptions
+
+    if plan.api_port is None or plan.api_port == 0:
+        print("zrmon simulate: --print-api-env needs --api-port PORT (not 0)", file=sys.stderr)
+        return EXIT_USAGE
+    options, base = FakeOptions(), f"http://{plan.api_host}:{plan.api_port}"
+    env = {"ZOOM_ACCOUNT_ID": make_fleet(1, plan.seed).account_id,
+           "ZOOM_CLIENT_ID": options.client_id, "ZOOM_CLIENT_SECRET": options.client_secret,
+           "ZRMON_ZOOM_API_URL": base + "/v2", "ZRMON_ZOOM_OAUTH_URL": base + "/oauth/token"}
+    print("\n".join(f"{key}={value}" for key, value in env.items()))
+    return 0
+
+
+def _announce(api: Any) -> None:
+    env = api.env()
+    print(f"zrmon simulate: Zoom API for {len(api.account.rooms)} rooms at "
+          f"{env['ZRMON_ZOOM_API_URL']} ({api.history.count()} sensor reports of history; "
+          f"ZOOM_ACCOUNT_ID={env['ZOOM_ACCOUNT_ID']}, ZOOM_CLIENT_ID={env['ZOOM_CLIENT_ID']}, "
+          "the secret from --print-api-env)", file=sys.stderr, flush=True)
 
 
 def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
@@ -122,11 +156,15 @@ def _plan(config: Config, args: argparse.Namespace) -> Any:
     duration = _duration("--duration", args.duration) if args.duration else None
     if duration is not None and duration <= 0:
         raise UsageError(f"--duration: must be positive, got {args.duration!r}")
+    if args.api_port is not None and not 0 <= args.api_port <= 65535:
+        raise UsageError(f"--api-port: must be between 0 and 65535, got {args.api_port}")
     return RunPlan(url=args.url, secret=secret, rooms=args.rooms, seed=args.seed,
                    step_s=int(step), backfill_s=_duration("--backfill", args.backfill),
                    backfill_only=args.backfill_only, speed=args.speed, duration_s=duration,
                    threads=args.threads, faults=args.demo_faults,
-                   wait_ready_s=_duration("--wait-ready", args.wait_ready))
+                   wait_ready_s=_duration("--wait-ready", args.wait_ready),
+                   history_s=_duration("--api-history", args.api_history),
+                   api_host=args.api_host, api_port=args.api_port)
 
 
 def _duration(flag: str, text: str) -> float:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
+from monitor.simulate.api import SimulatedZoom
 from monitor.simulate.events import Event
 from monitor.simulate.fleet import make_fleet
 from monitor.simulate.model import STEP_S, Simulation, Stamp
@@ -42,18 +43,49 @@ class RunPlan:
     faults: bool = True
     wait_ready_s: float = 0.0
     anchor_s: int | None = None      # the end of the backfill; default now (tests fix it)
+    history_s: float = 0.0           # sensor history the Zoom API holds before the anchor
+    api_host: str = "127.0.0.1"
+    api_port: int | None = None      # serve the rooms as a Zoom API (None: no API)
 
 
 def build_simulation(plan: RunPlan, anchor_s: int) -> Simulation:
+    """The model from the start of the API's history or of the backfill, whichever is first."""
     fleet = make_fleet(plan.rooms, plan.seed, faults=plan.faults)
-    return Simulation(fleet, anchor_s=anchor_s, emit_from_s=anchor_s - int(plan.backfill_s),
-                      step_s=plan.step_s)
+    start = anchor_s - int(max(plan.backfill_s, plan.history_s if plan.api_port is not None
+                               else 0.0))
+    return Simulation(fleet, anchor_s=anchor_s, emit_from_s=start, step_s=plan.step_s)
 
 
-def run(plan: RunPlan, stop: threading.Event) -> PostStats:
-    """The whole run; raises ``PostError`` when the receiver cannot take the events."""
+def start_api(plan: RunPlan, anchor_s: int) -> SimulatedZoom:
+    """The Zoom API of the plan's rooms, its history (up to the anchor) already recorded.
+
+    A second model of the same plan is stepped to the anchor first: the model is
+    deterministic, so its readings are the ones the webhooks will carry, and a
+    backfill asked for as soon as the API answers finds the whole history.
+    """
+    sim = build_simulation(plan, anchor_s)
+    api = SimulatedZoom(sim.fleet, host=plan.api_host, port=plan.api_port or 0)
+    since = anchor_s - plan.history_s
+    api.record(sim.setup())
+    while sim.steps_until(anchor_s):
+        api.record(sim.step(), since)
+    return api.start()
+
+
+def run(plan: RunPlan, stop: threading.Event,
+        on_api: Callable[[SimulatedZoom], None] | None = None) -> PostStats:
+    """The whole run; raises ``PostError`` when the receiver cannot take the events.
+
+    With ``plan.api_port`` the rooms are served as a Zoom API (``on_api`` is told once it
+    answers) until ``stop`` is set, also after a ``backfill_only`` run has posted.
+    """
     anchor = plan.anchor_s if plan.anchor_s is not None else int(time.time())
+    api = start_api(plan, anchor) if plan.api_port is not None else None
+    if api is not None and on_api is not None:
+        on_api(api)
     sim = build_simulation(plan, anchor)
+    while sim.steps_until(anchor - plan.backfill_s):   # before the webhooks start: API only
+        sim.step()
     poster = Poster(plan.url, plan.secret, threads=plan.threads, stop=stop)
     try:
         if plan.wait_ready_s > 0:
@@ -64,9 +96,14 @@ def run(plan: RunPlan, stop: threading.Event) -> PostStats:
             poster.post(event)
         backfill(sim, poster, anchor, stop)
         if not plan.backfill_only and not stop.is_set():
-            live(sim, poster, plan.speed, plan.duration_s, stop)
+            live(sim, poster, plan.speed, plan.duration_s, stop,
+                 record=api.record if api is not None else None)
+        if api is not None and plan.backfill_only:
+            stop.wait()
     finally:
         poster.close()
+        if api is not None:
+            api.stop()
     return poster.stats
 
 
@@ -101,7 +138,8 @@ def live_stamp(sim_start_s: float, wall_start_s: float, speed: float) -> Stamp:
 
 def live(sim: Simulation, poster: Poster, speed: float, duration_s: float | None,
          stop: threading.Event, *, clock: Callable[[], float] = time.time,
-         monotonic: Callable[[], float] = time.monotonic) -> None:
+         monotonic: Callable[[], float] = time.monotonic,
+         record: Callable[[list[Event]], None] | None = None) -> None:
     """One step every ``step_s / speed`` real seconds until stopped or ``duration_s`` is up."""
     sim_start, started = sim.now_s, monotonic()
     stamp = live_stamp(sim_start, clock(), speed)
@@ -113,7 +151,10 @@ def live(sim: Simulation, poster: Poster, speed: float, duration_s: float | None
             break
         if stop.wait(max(0.0, due - monotonic())):
             break
-        poster.post_many(sim.step(stamp))
+        events = sim.step(stamp)
+        if record is not None:        # the Zoom API has what the webhooks said, as they say it
+            record(events)
+        poster.post_many(events)
         if sim.now_s % HOUR_S < sim.step_s:
             log.info("%s", status_line(sim, poster.stats))
 
