@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor.config import Config
+from monitor.zoom.backfill_cli import add_command as add_backfill_command
+from monitor.zoom.backfill_cli import cmd_backfill
 
 EXIT_USAGE = 2
 
@@ -27,6 +29,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                                          "app versions, straight from the API")
     rooms.add_argument("--format", dest="fmt", choices=FORMATS, default="table")
     config_flags(rooms)
+    add_backfill_command(sub, config_flags)
 
 
 def cmd_zoom(config: Config, args: argparse.Namespace) -> int:
@@ -34,6 +37,8 @@ def cmd_zoom(config: Config, args: argparse.Namespace) -> int:
     from monitor.zoom.errors import ZoomAuthError, ZoomError
     from monitor.zoom.inventory import collect, render
 
+    if args.zoom_command == "backfill":
+        return cmd_backfill(config, args)
     api = ZoomApi.from_config(config)      # ConfigError (exit 2) names a missing credential
     try:
         text = render(collect(api), args.fmt)

@@ -175,6 +175,20 @@ def steady_readings(room: FakeRoom, from_s: int, to_s: int, step_s: int) -> list
     return out
 
 
+ALL_SENSOR_TYPES = ("CO2", "TEMPERATURE", "HUMIDITY", "VOC", "AQI", "PM25", "PM10",
+                    "AIR_PRESSURE", "REAL_TIME_PEOPLE_COUNT")
+
+
+def all_sensor_readings(room: FakeRoom, from_s: int, to_s: int,
+                        step_s: int = 300) -> list[dict[str, Any]]:
+    """What a Zoom Rooms sensor reports: all nine types every ``step_s``, ``to`` included,
+    in time order (as Zoom lists them); values fixed by time."""
+    first = -(-from_s // step_s) * step_s
+    return [{"date_time": iso(at), "device_id": room.sensor_device_id, "sensor_type": kind,
+             "sensor_value": f"{(at // step_s) % 50 + 400}"}
+            for at in range(first, to_s + 1, step_s) for kind in ALL_SENSOR_TYPES]
+
+
 _CITIES = (("US", "California", "San Jose", "America/Los_Angeles", (("HQ", 3), ("Annex", 2))),
            ("DE", "Berlin", "Berlin", "Europe/Berlin", (("Spree", 2),)))
 
