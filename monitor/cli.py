@@ -183,11 +183,14 @@ def cmd_writer(config: Config, args: argparse.Namespace) -> int:
     admin = start_admin_server(create_admin_app(config), args.admin_host, args.admin_port)
     rules = _start_rules(config)
     stats = _start_receiver_stats(config, stop)
+    zoom_sync = _start_zoom_sync(config, stop)
     try:
         if wait_for_usable_state(config, stop):
             Writer(config, stop=stop).run()
     finally:
         stats.join(timeout=5)
+        if zoom_sync is not None:
+            zoom_sync.join(timeout=5)
         if rules is not None:
             rules()
         admin.shutdown()
@@ -229,6 +232,14 @@ def _start_receiver_stats(config: Config, stop: threading.Event) -> threading.Th
     from monitor.receiverstats import ReceiverStats
 
     return ReceiverStats(config, stop).start()
+
+
+def _start_zoom_sync(config: Config, stop: threading.Event) -> threading.Thread | None:
+    """Registry sync from Zoom's REST API when its credentials are set (also ``--no-rules``):
+    its snapshots go through the spool this process drains."""
+    from monitor.zoom.sync import start_sync_loop
+
+    return start_sync_loop(config, stop, "writer")
 
 
 def cmd_spool(config: Config, args: argparse.Namespace) -> int:

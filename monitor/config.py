@@ -90,6 +90,17 @@ class Config:
     zoom_rate: float = field(default=5.0, metadata={"env": "ZRMON_ZOOM_RATE"})
     zoom_daily_budget: int = field(default=30_000, metadata={"env": "ZRMON_ZOOM_DAILY_BUDGET"})
     zoom_sync_interval: str = field(default="1h", metadata={"env": "ZRMON_ZOOM_SYNC_INTERVAL"})
+    # How long Zoom must report an offline room available before reconciliation closes
+    # its open offline incident (a lost clear); docs/zoom-api.md, "Registry sync".
+    reconcile_grace: str = field(default="10m", metadata={"env": "ZRMON_RECONCILE_GRACE"})
+    # Gap fill (docs/zoom-api.md, "Gap fill"): every interval ("off": never) the writer looks
+    # back this far for a room's readings stopping longer than the minimum gap while it was
+    # not offline, leaving out the last "settle" (Zoom may still retry those deliveries).
+    zoom_gap_fill_interval: str = field(default="15m",
+                                        metadata={"env": "ZRMON_ZOOM_GAP_FILL_INTERVAL"})
+    zoom_gap_min: str = field(default="15m", metadata={"env": "ZRMON_ZOOM_GAP_MIN"})
+    zoom_gap_lookback: str = field(default="7d", metadata={"env": "ZRMON_ZOOM_GAP_LOOKBACK"})
+    zoom_gap_settle: str = field(default="2h", metadata={"env": "ZRMON_ZOOM_GAP_SETTLE"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -156,6 +167,8 @@ class Config:
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise ConfigError(variable, f"not an http(s) URL: {url!r}")
         self.zoom_sync_interval_s()
+        self.reconcile_grace_s()
+        self.zoom_gap_settings()
 
     def zoom_credentials(self) -> tuple[tuple[str, str], ...]:
         return (("ZOOM_ACCOUNT_ID", self.zoom_account_id),
@@ -180,10 +193,41 @@ class Config:
             seconds = parse_duration(self.zoom_sync_interval)
         except ValueError as exc:
             raise ConfigError("ZRMON_ZOOM_SYNC_INTERVAL", str(exc)) from None
-        if seconds < 60:
+        if seconds < 1:
             raise ConfigError("ZRMON_ZOOM_SYNC_INTERVAL",
-                              f"must be at least 1m, got {self.zoom_sync_interval!r}")
+                              f"must be at least 1s, got {self.zoom_sync_interval!r}")
         return seconds
+
+    def zoom_gap_settings(self) -> tuple[float | None, float, float, float]:
+        """Gap fill's interval (None: off), minimum gap, look-back and settle, in seconds."""
+        from monitor.rules.load import parse_duration
+
+        out: list[float] = []
+        for variable, text in (("ZRMON_ZOOM_GAP_FILL_INTERVAL", self.zoom_gap_fill_interval),
+                               ("ZRMON_ZOOM_GAP_MIN", self.zoom_gap_min),
+                               ("ZRMON_ZOOM_GAP_LOOKBACK", self.zoom_gap_lookback),
+                               ("ZRMON_ZOOM_GAP_SETTLE", self.zoom_gap_settle)):
+            if variable == "ZRMON_ZOOM_GAP_FILL_INTERVAL" and text.strip().lower() == "off":
+                out.append(0.0)
+                continue
+            try:
+                out.append(parse_duration(text))
+            except ValueError as exc:
+                raise ConfigError(variable, str(exc)) from None
+        interval, minimum, lookback, settle = out
+        if minimum < 1 or lookback <= minimum:
+            raise ConfigError("ZRMON_ZOOM_GAP_LOOKBACK" if minimum >= 1 else "ZRMON_ZOOM_GAP_MIN",
+                              "the minimum gap must be at least 1s and shorter than the "
+                              "look-back")
+        return (interval or None), minimum, lookback, settle
+
+    def reconcile_grace_s(self) -> float:
+        from monitor.rules.load import parse_duration
+
+        try:
+            return parse_duration(self.reconcile_grace)
+        except ValueError as exc:
+            raise ConfigError("ZRMON_RECONCILE_GRACE", str(exc)) from None
 
     def require_secret(self) -> None:
         if not self.secret_token:

@@ -102,3 +102,32 @@ NOTIFICATION_RETRIES = Counter(
     "zrmon_notification_retries_total",
     "Failed delivery attempts that will be retried, by channel.", ["channel"],
 )
+
+# Zoom REST API registry sync (monitor/zoom/sync.py: the writer's thread, ``zrmon zoom sync``).
+ZOOM_SYNCS = Counter(
+    "zrmon_zoom_syncs_total", "Registry syncs from Zoom's REST API, by outcome (ok, failed).",
+    ["outcome"],
+)
+ZOOM_SYNC_LAST_SUCCESS = Gauge(
+    "zrmon_zoom_sync_last_success_timestamp_seconds",
+    "When a registry sync last spooled a complete snapshot (Unix time).",
+    multiprocess_mode="max",
+)
+ZOOM_SYNC_SEEN = Gauge(
+    "zrmon_zoom_sync_seen",
+    "Rooms and locations the last successful sync read from Zoom, by kind.", ["kind"],
+    multiprocess_mode="mostrecent",
+)
+ZOOM_API_REQUESTS = Counter(
+    "zrmon_zoom_api_requests_total",
+    "Zoom API requests by outcome: answered (any HTTP answer), retried (after a 5xx or a "
+    "network error), throttled (429), token_renewed (after a 401).", ["outcome"],
+)
+
+# Gap fill (monitor/zoom/gapfill.py, in the writer process): gaps in a room's readings while
+# it was not offline, by outcome: found (once per gap), filled (Zoom had readings for it),
+# empty (Zoom had none: not asked again), offline (inside an offline incident: left alone).
+ZOOM_GAPS = Counter(
+    "zrmon_zoom_gaps_total", "Gaps in rooms' sensor readings by outcome "
+    "(found, filled, empty, offline).", ["outcome"],
+)

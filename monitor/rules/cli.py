@@ -110,6 +110,8 @@ def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     engine.start_delivery()
     admin = _start_admin(config, args.admin_host, args.admin_port)
+    zoom_stop = threading.Event()
+    _start_zoom_sync(config, zoom_stop)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         engine.stop()
@@ -122,10 +124,25 @@ def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
     try:
         scheduler.start()
     finally:
+        zoom_stop.set()
         if admin is not None:
             admin.shutdown()
         lock.release()
     return 0
+
+
+def _start_zoom_sync(config: Config, stop: threading.Event) -> None:
+    """Registry sync only on the writer's data directory: a snapshot is a spool record, and
+    only a writer drains a spool (docs/zoom-api.md, "Which process syncs")."""
+    if not config.zoom_enabled:
+        return
+    if not (config.state_dir / "writer.lock").exists():
+        print("zrmon: Zoom registry sync left to `zrmon serve` (no writer on "
+              f"{config.data_dir})", file=sys.stderr, flush=True)
+        return
+    from monitor.zoom.sync import start_sync_loop
+
+    start_sync_loop(config, stop, "scheduler")
 
 
 def _start_admin(config: Config, host: str, port: int) -> Any:

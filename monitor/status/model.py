@@ -12,7 +12,7 @@ buildings, floors within them and rooms within floors, worst first, then by name
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -85,6 +85,15 @@ class IncidentBadge:
 
 
 @dataclass(frozen=True)
+class DeviceInfo:
+    """A device of the room as the last registry sync saw it (``GET /rooms/{id}/devices``)."""
+
+    type: str                 # "Zoom Rooms Computer", "Controller", …
+    status: str               # Online / Offline
+    app_version: str
+
+
+@dataclass(frozen=True)
 class RoomRow:
     room_id: str
     name: str
@@ -97,6 +106,7 @@ class RoomRow:
     cells: dict[str, Cell] = field(default_factory=dict)
     rules: list[RuleBadge] = field(default_factory=list)
     incidents: list[IncidentBadge] = field(default_factory=list)
+    devices: list[DeviceInfo] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -147,6 +157,11 @@ class Page:
     def empty(self) -> bool:
         return not self.buildings
 
+    @property
+    def has_devices(self) -> bool:
+        return any(room.devices for building in self.buildings for floor in building.floors
+                   for room in floor.rooms)
+
 
 @dataclass
 class _Room:
@@ -158,10 +173,13 @@ class _Room:
     states: list[RuleStatus] = field(default_factory=list)
 
 
-def build_page(snapshot: Snapshot, rules: RuleSet) -> Page:
+def build_page(snapshot: Snapshot, rules: RuleSet,
+               devices: Mapping[str, Sequence[DeviceInfo]] | None = None) -> Page:
+    """``devices``: by either Zoom id of a room, from the inventory file (may be empty)."""
     rooms = _collect(snapshot)
     columns = _columns(reading for room in rooms.values() for reading in room.readings.values())
-    rows = [_row(room_id, room, snapshot.at_ns, rules) for room_id, room in rooms.items()]
+    rows = [_row(room_id, room, snapshot.at_ns, rules, list((devices or {}).get(room_id, ())))
+            for room_id, room in rooms.items()]
     return Page(generated_at=ns_to_iso(snapshot.at_ns),
                 generated_text=_moment(snapshot.at_ns), summary=_summary(rows),
                 columns=columns, buildings=_group(rows),
@@ -207,7 +225,8 @@ def _ref(room_id: str, room: _Room) -> RoomRef:
     return RoomRef(room_id, newest.room_name or room_id, where.building, where.floor)
 
 
-def _row(room_id: str, room: _Room, at_ns: int, rules: RuleSet) -> RoomRow:
+def _row(room_id: str, room: _Room, at_ns: int, rules: RuleSet,
+         devices: list[DeviceInfo]) -> RoomRow:
     ref = _ref(room_id, room)
     tags = {"room_id": room_id, "room_name": ref.room_name, "building": ref.building,
             "floor": ref.floor}
@@ -222,7 +241,7 @@ def _row(room_id: str, room: _Room, at_ns: int, rules: RuleSet) -> RoomRow:
                  for i in sorted(room.incidents, key=lambda i: i.start_ms)]
     severity = _severity(list(cells.values()), room.states, room.incidents, silent=silent)
     return RoomRow(room_id, ref.room_name, ref.building, ref.floor, severity, offline, silent,
-                   _last_seen(at_ms, newest), cells, badges, incidents)
+                   _last_seen(at_ms, newest), cells, badges, incidents, devices)
 
 
 def _cell(reading: Reading, at_ms: int, rules: RuleSet, tags: dict[str, str]) -> Cell:

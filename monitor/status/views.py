@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, current_app, jsonify, render_template
 
 from monitor.config import Config
+from monitor.status.devices import DeviceCache
 from monitor.status.levels import RuleCache
 from monitor.status.model import Page, build_page, page_json
 from monitor.status.query import Snapshot, fetch
@@ -34,6 +35,7 @@ class _Sources:
     config: Config
     influx: InfluxClient
     rules: RuleCache
+    devices: DeviceCache
 
 
 def _sources() -> _Sources:
@@ -42,7 +44,7 @@ def _sources() -> _Sources:
     if not isinstance(sources, _Sources):
         config: Config = current_app.extensions["zrmon_config"]
         sources = _Sources(config, InfluxClient(config, timeout=QUERY_TIMEOUT_S),
-                           RuleCache(config.rules_dir))
+                           RuleCache(config.rules_dir), DeviceCache(config.state_dir))
         current_app.extensions["zrmon_status"] = sources
     return sources
 
@@ -55,7 +57,7 @@ def _build(sources: _Sources) -> tuple[Page | None, str]:
         if "database not found" not in str(exc):
             return None, str(exc)
         snapshot = Snapshot(at_ns, [], [], [])   # nothing written yet: an empty page
-    return build_page(snapshot, sources.rules.get()), ""
+    return build_page(snapshot, sources.rules.get(), sources.devices.get()), ""
 
 
 @bp.get("/")

@@ -10,14 +10,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from monitor.zoom.client import ZoomApi
 from monitor.zoom.models import Device, Location, Room
 
+if TYPE_CHECKING:
+    from monitor.zoom.client import ZoomApi
+
 FORMATS = ("table", "json", "csv")
+INVENTORY_FILE = "zoom-inventory.json"     # in the state directory, written by each sync
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,51 @@ def as_dict(row: InventoryRoom) -> dict[str, Any]:
             "devices": [{"id": d.id, "type": d.device_type, "status": d.status,
                          "app_version": d.app_version, "system": d.device_system}
                         for d in row.devices]}
+
+
+def inventory_document(rows: Iterable[InventoryRoom], locations: Iterable[Location],
+                       *, synced_ns: int, account_id: str) -> dict[str, Any]:
+    """The state file's content: what a sync saw, for the status page and ``--cached``.
+
+    Built only from the frozen models, which never hold ``room_passcode``,
+    ``activation_code`` or any other secret Zoom sends.
+    """
+    return {"synced_ns": synced_ns, "account_id": account_id,
+            "rooms": [as_dict(row) for row in rows],
+            "locations": [{"id": loc.id, "name": loc.name, "type": loc.type,
+                           "parent_location_id": loc.parent_location_id}
+                          for loc in locations]}
+
+
+def inventory_path(state_dir: Path) -> Path:
+    return state_dir / INVENTORY_FILE
+
+
+def read_inventory(state_dir: Path) -> tuple[int, list[InventoryRoom]]:
+    """The last sync's inventory (its start time in ns, the rooms); ``(0, [])`` before one.
+
+    A damaged file raises :class:`~monitor.atomicfile.StateFileError`.
+    """
+    from monitor.jsonutil import read_json_state
+
+    document = read_json_state(inventory_path(state_dir), dict)
+    if not isinstance(document, dict) or not document:
+        return 0, []
+    by_id = {str(item.get("id")): Location.from_api(item)
+             for item in document.get("locations") or () if isinstance(item, Mapping)}
+    rows = [_row_from(item, by_id) for item in document.get("rooms") or ()
+            if isinstance(item, Mapping)]
+    return int(document.get("synced_ns") or 0), rows
+
+
+def _row_from(item: Mapping[str, Any], by_id: Mapping[str, Location]) -> InventoryRoom:
+    room = Room.from_api(item)
+    devices = tuple(Device.from_api({"id": d.get("id"), "device_type": d.get("type"),
+                                     "status": d.get("status"),
+                                     "app_version": d.get("app_version"),
+                                     "device_system": d.get("system")})
+                    for d in item.get("devices") or () if isinstance(d, Mapping))
+    return InventoryRoom(room, location_path(room.location_id, by_id), devices)
 
 
 def _device_text(device: Device) -> str:
