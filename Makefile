@@ -39,19 +39,31 @@ run: venv ensure-influxd
 	$(BIN)/zrmon serve --host $(HOST) --port $(PORT) --admin-port $(ADMIN_PORT) \
 		--embedded-influxd var/influxdb
 
-# `make run` plus 20 simulated rooms (docs/simulator.md): a day of history, then live at
-# one simulated minute per second. Within a minute the log shows rules firing and their
-# notifications (Matterhorn offline, Fuji's CO2 sensor silent; Kilimanjaro's CO2 after ~11 min).
-# Ctrl-C stops the simulator, then the service.
-DEMO_ARGS ?= --rooms 20 --backfill 1d --speed 60
+# `make run` plus 20 simulated rooms (docs/simulator.md) that are also a Zoom account: the
+# simulator serves them as a local Zoom REST API (ZOOM_API_PORT), the service syncs buildings,
+# floors and time zones from it at start, and `zrmon zoom backfill` then fills the day before
+# the webhooks began (they start 4 hours back). Within a minute the log shows rules firing
+# and their notifications (Matterhorn offline, Fuji's CO2 sensor silent; Kilimanjaro's CO2
+# after ~11 min). Ctrl-C stops the simulator, then the service.
+DEMO_ARGS ?= --rooms 20 --backfill 4h --api-history 1d --speed 60
+ZOOM_API_PORT ?= 9110
 
 .PHONY: demo
 demo: venv ensure-influxd
-	@$(BIN)/zrmon serve --host $(HOST) --port $(PORT) --admin-port $(ADMIN_PORT) \
-		--embedded-influxd var/influxdb & serve=$$!; \
-	trap 'kill -INT $$serve 2>/dev/null; wait $$serve' EXIT; trap 'exit 130' INT TERM; \
+	@zoom_env=$$($(BIN)/zrmon simulate --api-port $(ZOOM_API_PORT) --print-api-env $(DEMO_ARGS)) \
+		|| exit 2; export $$zoom_env; serve=; \
 	$(BIN)/zrmon simulate --url http://$(HOST):$(PORT)/webhooks/zoom --wait-ready 60s \
-		$(DEMO_ARGS)
+		--api-port $(ZOOM_API_PORT) $(DEMO_ARGS) & sim=$$!; \
+	trap 'kill -INT $$sim $$serve 2>/dev/null; wait $$sim $$serve' EXIT; trap 'exit 130' INT TERM; \
+	until $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', $(ZOOM_API_PORT)), 1)" \
+		2>/dev/null; do kill -0 $$sim 2>/dev/null || exit 1; sleep 0.2; done; \
+	$(BIN)/zrmon serve --host $(HOST) --port $(PORT) --admin-port $(ADMIN_PORT) \
+		--embedded-influxd var/influxdb & serve=$$!; \
+	until $(BIN)/zrmon zoom rooms --cached >/dev/null 2>&1; do \
+		kill -0 $$serve 2>/dev/null || exit 1; sleep 1; done; \
+	$(BIN)/zrmon influx setup >/dev/null; \
+	$(BIN)/zrmon zoom backfill --from $$(( $$(date +%s) - 86400 )); \
+	wait $$sim
 
 test: venv ensure-influxd
 	$(BIN)/pytest
