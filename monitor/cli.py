@@ -184,6 +184,7 @@ def cmd_writer(config: Config, args: argparse.Namespace) -> int:
     rules = _start_rules(config)
     stats = _start_receiver_stats(config, stop)
     zoom_sync = _start_zoom_sync(config, stop)
+    gap_fill = _start_gap_fill(config, stop)
     try:
         if wait_for_usable_state(config, stop):
             Writer(config, stop=stop).run()
@@ -191,6 +192,8 @@ def cmd_writer(config: Config, args: argparse.Namespace) -> int:
         stats.join(timeout=5)
         if zoom_sync is not None:
             zoom_sync.join(timeout=5)
+        if gap_fill is not None:
+            gap_fill.join(timeout=5)
         if rules is not None:
             rules()
         admin.shutdown()
@@ -232,6 +235,13 @@ def _start_receiver_stats(config: Config, stop: threading.Event) -> threading.Th
     from monitor.receiverstats import ReceiverStats
 
     return ReceiverStats(config, stop).start()
+
+
+def _start_gap_fill(config: Config, stop: threading.Event) -> threading.Thread | None:
+    """Readings Zoom never delivered, from its REST API, when its credentials are set."""
+    from monitor.zoom.gapfill import start_gap_fill
+
+    return start_gap_fill(config, stop)
 
 
 def _start_zoom_sync(config: Config, stop: threading.Event) -> threading.Thread | None:
