@@ -109,8 +109,10 @@ def map_event(event: Mapping[str, Any], received_ns: int, digest: int,
 
 def snapshot_batch(envelope: Envelope, state: IngestState) -> Batch:
     """Apply a REST snapshot (:mod:`monitor.ingest.snapshot`); map its reconciliation alerts."""
-    open_offline = {incident.key[0] for incident in state.incidents.open_incidents()
-                    if incident.key[1] == ROOM_OFFLINE}
+    open_offline: dict[str, int] = {}
+    for incident in state.incidents.open_incidents():
+        if incident.key[1] == ROOM_OFFLINE:
+            open_offline.setdefault(incident.key[0], incident.start_ns)
     alerts = apply_snapshot(envelope.obj, envelope.time_ns, state.registry, open_offline)
     batch = Batch(points=registry_points(envelope, state.registry))
     for alert in alerts:

@@ -37,7 +37,7 @@ _NS_PER_S = 1_000_000_000
 
 
 def apply_snapshot(obj: Mapping[str, Any], time_ns: int, registry: Registry,
-                   open_offline: set[str]) -> list[dict[str, Any]]:
+                   open_offline: Mapping[str, int]) -> list[dict[str, Any]]:
     """Update ``registry``; the reconciliation alerts (webhook-shaped objects) to map."""
     seen_locations = {location_id for location_id in _apply_locations(
         _items(obj.get("locations")), time_ns, registry)}
@@ -47,7 +47,7 @@ def apply_snapshot(obj: Mapping[str, Any], time_ns: int, registry: Registry,
     grace_ns = int(float(obj.get("reconcile_grace_s") or 0) * _NS_PER_S)
     return [alert for room_id in sorted(seen_rooms)
             if (alert := _reconcile(registry, room_id, time_ns, grace_ns,
-                                    room_id in open_offline)) is not None]
+                                    open_offline.get(room_id))) is not None]
 
 
 def _items(value: Any) -> list[Mapping[str, Any]]:
@@ -93,17 +93,27 @@ def _mark_missing_deleted(registry: Registry, rooms: set[str], locations: set[st
 
 
 def _reconcile(registry: Registry, room_id: str, time_ns: int, grace_ns: int,
-               offline_open: bool) -> dict[str, Any] | None:
+               open_since: int | None) -> dict[str, Any] | None:
+    """The alert that brings the incident book in line with Zoom's status, if any.
+
+    ``open_since`` is the start of the room's open offline incident. A room Zoom has
+    listed as available since *before* that start went offline and came back between
+    two listings: its availability counts from the incident's start, and the clear
+    is placed at this snapshot (the first listing known to follow the outage).
+    """
     room = registry.rooms[room_id]
     status = room.status.strip().lower()
     if room.deleted:
         return None
-    if status == OFFLINE and not offline_open:
+    if status == OFFLINE and open_since is None:
         return _alert(room_id, room.name, KIND_TRIGGERED, room.status_ns,
                       "Zoom reports the room offline (found by reconciliation)")
-    if status in AVAILABLE and offline_open and time_ns - room.status_ns >= grace_ns:
-        return _alert(room_id, room.name, KIND_CLEARED, room.status_ns,
-                      "Zoom reports the room available (found by reconciliation)")
+    if status in AVAILABLE and open_since is not None:
+        available_since = max(room.status_ns, open_since)
+        if time_ns - available_since >= grace_ns:
+            clear_at = room.status_ns if room.status_ns > open_since else time_ns
+            return _alert(room_id, room.name, KIND_CLEARED, clear_at,
+                          "Zoom reports the room available (found by reconciliation)")
     return None
 
 

@@ -121,3 +121,15 @@ def test_a_lost_clear_is_closed_once_zoom_reports_the_room_available_past_the_gr
     assert row["open"] is False and row["closed_by"] == "reconciliation"
     assert row["duration_s"] == 600.0       # closed when Zoom first reported it available
     assert state.incidents.open_incidents() == []
+
+
+def test_a_lost_clear_of_an_outage_between_two_listings_is_closed() -> None:
+    """Listed available, offline and back between two syncs, its clear lost."""
+    state = IngestState()
+    apply(snapshot(T, [room("Available")]), state)
+    run(alert_event(1, (T + 60 * S) // 1_000_000), state)   # after the listing
+    assert apply(snapshot(T + 300 * S, [room("Available")]), state) == []  # within grace
+    points = apply(snapshot(T + 700 * S, [room("Available")]), state)
+    [row] = incident_rows(points)
+    assert row["open"] is False and row["closed_by"] == "reconciliation"
+    assert row["duration_s"] == 640.0            # closed at the first listing past the grace

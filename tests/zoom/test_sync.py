@@ -227,9 +227,6 @@ def test_a_failed_sync_is_one_log_line_and_the_next_one_works(
     loop.close()
 
 
-@pytest.mark.xfail(strict=True, reason="monitor/ingest/snapshot.py measures the grace from the "
-                   "room's status change, not from the incident's start: a trigger after the "
-                   "last status change gets a clear before its own start (an orphan clear)")
 def test_a_lost_clear_of_an_outage_no_listing_saw_is_closed() -> None:
     """Zoom listed the room Available before, during (too short to see) and after an outage
     whose clear was lost: reconciliation must still close it once the grace has passed."""
