@@ -38,7 +38,14 @@ from monitor.zoom.errors import (
 )
 from monitor.zoom.models import Device, Location, LocationProfile, Room, RoomProfile, SensorReading
 from monitor.zoom.paging import paginate
-from monitor.zoom.ratelimit import Clock, DailyBudget, RateLimiter, Sleep, Throttle
+from monitor.zoom.ratelimit import (
+    Clock,
+    DailyBudget,
+    RateLimiter,
+    SharedSlots,
+    Sleep,
+    Throttle,
+)
 
 log = logging.getLogger("monitor.zoom")
 
@@ -94,13 +101,22 @@ class _Answer:
     document: Any
 
 
+BUDGET_FILE = "zoom-budget.json"   # the day's count, shared by every client on a data dir
+RATE_FILE = "zoom-rate.json"       # the per-second slots, likewise
+
+
+def shared_slots(config: Config) -> SharedSlots:
+    """ZRMON_ZOOM_RATE for the whole data directory, whichever process asks."""
+    return SharedSlots(config.state_dir / RATE_FILE, config.zoom_rate)
+
+
 class ZoomApi:
     """Typed calls to the Zoom Rooms REST API; thread-safe, one connection pool."""
 
     def __init__(self, settings: ZoomSettings, *, budget_path: Path | None = None,
                  clock: Clock = time.monotonic, wall: Clock = time.time,
                  sleep: Sleep = time.sleep, rng: random.Random | None = None,
-                 maxsize: int = 4) -> None:
+                 maxsize: int = 4, shared: SharedSlots | None = None) -> None:
         self.settings = settings
         self._credentials = Credentials(settings.account_id, settings.client_id,
                                         settings.client_secret)
@@ -113,7 +129,7 @@ class ZoomApi:
                                          headers={"User-Agent": "zrmon",
                                                   "Accept": "application/json"})
         self.limiter = RateLimiter(settings.rate, clock=clock, sleep=sleep,
-                                   slow_down_s=settings.slow_down_s)
+                                   slow_down_s=settings.slow_down_s, shared=shared)
         self.budget = DailyBudget(settings.daily_budget, path=budget_path, wall=wall)
         self.tokens = TokenSource(self._credentials, settings.oauth_url, self._token_request,
                                   clock=clock)
@@ -123,8 +139,9 @@ class ZoomApi:
     @classmethod
     def from_config(cls, config: Config, **kwargs: Any) -> ZoomApi:
         """The one way the monitor builds a client: ConfigError names a missing credential."""
-        settings = ZoomSettings.from_config(config)
-        kwargs.setdefault("budget_path", config.state_dir / "zoom-budget.json")
+        settings = ZoomSettings.from_config(config, **kwargs.pop("settings", {}))
+        kwargs.setdefault("budget_path", config.state_dir / BUDGET_FILE)
+        kwargs.setdefault("shared", shared_slots(config))
         return cls(settings, **kwargs)
 
     def __repr__(self) -> str:

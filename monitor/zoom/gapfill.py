@@ -22,9 +22,10 @@ writer has stored them. ``zrmon_zoom_gaps_total{outcome}`` counts found, filled,
 and offline gaps.
 
 No run while the spool has a backlog: readings still waiting there would look like gaps.
-Budget: its own client at half of ``ZRMON_ZOOM_RATE`` and half of
-``ZRMON_ZOOM_DAILY_BUDGET`` (``state/zoom-budget-gapfill.json``), so the registry sync in
-the same process keeps its share. See docs/zoom-api.md, "Gap fill".
+Budget: its own client at half of ``ZRMON_ZOOM_RATE``, sharing the data directory's
+per-second slots and daily count with the sync and any backfill, and stopping once the
+day's count passes half of ``ZRMON_ZOOM_DAILY_BUDGET``, so the registry sync keeps its
+share. See docs/zoom-api.md, "Gap fill".
 """
 
 from __future__ import annotations
@@ -54,14 +55,13 @@ from monitor.zoom.backfill import (
     wait_drained,
     windows,
 )
-from monitor.zoom.client import ZoomApi, ZoomSettings
+from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomError
 from monitor.zoom.models import Room
 
 log = logging.getLogger("monitor.zoom.gapfill")
 
 STATE_FILE = "zoom-gapfill.json"
-BUDGET_FILE = "zoom-budget-gapfill.json"
 SHARE = 0.5                   # of the rate and of the daily budget
 BACKLOG_S = 60.0              # spool records older than this: the writer is catching up
 DRAIN_TIMEOUT_S = 300.0
@@ -235,10 +235,12 @@ class GapFiller:
                 log.exception("gap fill failed; trying again in %.0f s", self.interval_s)
 
     def _api(self) -> ZoomApi:
-        settings = ZoomSettings.from_config(
-            self.config, rate=self.config.zoom_rate * SHARE,
-            daily_budget=max(1, int(self.config.zoom_daily_budget * SHARE)))
-        return ZoomApi(settings, budget_path=self.config.state_dir / BUDGET_FILE)
+        # Half the rate and half the day: it runs only while the day's shared count (sync,
+        # backfill and gap fill together) is below half the budget, and its requests share
+        # the data directory's per-second slots with the others.
+        return ZoomApi.from_config(self.config, settings={
+            "rate": self.config.zoom_rate * SHARE,
+            "daily_budget": max(1, int(self.config.zoom_daily_budget * SHARE))})
 
     def backlog(self) -> bool:
         status = spool_status(self.config.spool_dir, read_offsets(self.config.state_dir))

@@ -11,8 +11,10 @@ time-stamp at acquisition; the few lines below do exactly what is needed.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 from monitor.zoom.errors import ZoomBudgetError
 
@@ -41,10 +44,12 @@ class RateLimiter:
     """
 
     def __init__(self, rate: float, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
-                 slow_down_s: float = 60.0, min_rate: float = 0.1) -> None:
+                 slow_down_s: float = 60.0, min_rate: float = 0.1,
+                 shared: SharedSlots | None = None) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
+        self.shared = shared    # the data directory's budget, across processes
         self.min_rate = min(min_rate, rate)
         self.slow_down_s = slow_down_s
         self._clock = clock
@@ -95,7 +100,11 @@ class RateLimiter:
                     break
             self._sleep(min(wait, 1.0))
         try:
-            yield
+            if self.shared is None:
+                yield
+            else:
+                with self.shared.slot():
+                    yield
         finally:
             with self._lock:
                 self._in_flight -= 1
@@ -140,66 +149,151 @@ class _Count:
 class DailyBudget:
     """At most ``limit`` requests per UTC day; past it every call fails fast.
 
-    With ``path`` the count survives restarts (a backfill resumed after a crash
-    must not start a fresh day's budget): it is written with the project's
-    atomic state writer every ``persist_every`` requests and on :meth:`flush`.
+    With ``path`` the count is the data directory's, not the process's: every
+    request reads, increments and writes it under an exclusive lock (one small
+    file, a few requests a second), so a backfill run beside the service, or one
+    resumed after a crash, spends the same day's budget rather than a fresh one.
+    Clients with a lower ``limit`` on the same file (gap fill) stop while the
+    day's total is past their share, leaving the rest to the others.
     """
 
-    def __init__(self, limit: int, *, path: Path | None = None, wall: Clock = time.time,
-                 persist_every: int = 20) -> None:
+    def __init__(self, limit: int, *, path: Path | None = None, wall: Clock = time.time) -> None:
         self.limit = limit
         self._path = path
         self._wall = wall
-        self._persist_every = max(1, persist_every)
         self._lock = threading.Lock()
         self._count = _Count(utc_day(wall()), 0)
-        self._unsaved = 0
-        if path is not None:
-            self._load(path)
-
-    def _load(self, path: Path) -> None:
-        from monitor.jsonutil import read_json_state
-
-        state = read_json_state(path, dict)
-        if isinstance(state, dict) and state.get("day") == self._count.day:
-            self._count.used = int(state.get("used", 0))
 
     def used(self) -> int:
-        with self._lock:
-            self._roll()
-            return self._count.used
+        with self._lock, self._shared() as count:
+            return count.used
 
-    def _roll(self) -> None:
+    @contextlib.contextmanager
+    def _shared(self) -> Iterator[_Count]:
+        """The day's count, from the shared file when there is one, written back after."""
         today = utc_day(self._wall())
-        if today != self._count.day:
-            self._count = _Count(today, 0)
+        if self._path is None:
+            if self._count.day != today:
+                self._count = _Count(today, 0)
+            yield self._count
+            return
+        with locked(self._path):
+            state = _read_json(self._path)
+            count = _Count(today, int(state.get("used", 0)) if state.get("day") == today else 0)
+            before = count.used
+            yield count
+            if count.used != before:
+                _write_json(self._path, {"day": count.day, "used": count.used})
 
     def take(self) -> None:
-        with self._lock:
-            self._roll()
-            if self._count.used >= self.limit:
+        with self._lock, self._shared() as count:
+            if count.used >= self.limit:
                 renew = next_utc_midnight(self._wall())
                 raise ZoomBudgetError(
-                    f"daily Zoom API budget used up: {self._count.used} of {self.limit} "
+                    f"daily Zoom API budget used up: {count.used} of {self.limit} "
                     f"requests today (ZRMON_ZOOM_DAILY_BUDGET); it renews at "
                     f"{datetime.fromtimestamp(renew, UTC):%Y-%m-%dT%H:%M:%SZ}", renew)
-            self._count.used += 1
-            self._unsaved += 1
-            if self._unsaved >= self._persist_every:
-                self._save()
+            count.used += 1
 
     def flush(self) -> None:
-        with self._lock:
-            if self._unsaved:
-                self._save()
+        """Nothing to do: every request is counted in the file as it is taken."""
 
-    def _save(self) -> None:
-        self._unsaved = 0
-        if self._path is None:
-            return
-        from monitor.jsonutil import write_atomic
 
-        write_atomic(self._path, {"day": self._count.day, "used": self._count.used})
+class SharedSlots:
+    """The per-second budget of every process on one data directory (sync, gap fill,
+    ``zrmon zoom backfill``): at most ``rate`` requests in any window, counted like
+    :class:`RateLimiter` does, from completion, with requests in flight as "now".
+
+    The slots live in one small file read and written under an exclusive lock; a
+    slot of a process that died mid-request is dropped once that process is gone.
+    """
+
+    def __init__(self, path: Path, rate: float, *, wall: Clock = time.time,
+                 sleep: Sleep = time.sleep) -> None:
+        self.path = path
+        self.slots = max(1, math.floor(rate))
+        self.window = max(1.0, self.slots / rate)
+        self._wall, self._sleep = wall, sleep
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        key = f"{os.getpid()}-{threading.get_ident()}-{time.monotonic_ns()}"
+        while (wait := self._try_take(key)) > 0:
+            self._sleep(min(wait, 1.0))
+        try:
+            yield
+        finally:
+            self._finish(key)
+
+    def _try_take(self, key: str) -> float:
+        with locked(self.path):
+            now = self._wall()
+            entries = [entry for entry in _read_json(self.path).get("slots", [])
+                       if self._live(entry, now)]
+            done = sorted(float(entry["end"]) for entry in entries if entry.get("end"))
+            busy = len(entries)
+            if busy < self.slots:
+                entries.append({"key": key, "pid": os.getpid(), "start": now, "end": None})
+                _write_json(self.path, {"slots": entries})
+                return 0.0
+            in_flight = busy - len(done)
+            if in_flight >= self.slots or not done:
+                return 0.05
+            return max(0.01, done[busy - self.slots] + self.window - now)
+
+    def _live(self, entry: Mapping[str, object], now: float) -> bool:
+        end = entry.get("end")
+        if isinstance(end, int | float):
+            return end > now - self.window
+        pid = entry.get("pid")
+        return isinstance(pid, int) and _alive(pid)
+
+    def _finish(self, key: str) -> None:
+        with locked(self.path):
+            state = _read_json(self.path)
+            entries = list(state.get("slots", []))
+            for entry in entries:
+                if entry.get("key") == key:
+                    entry["end"] = self._wall()
+            _write_json(self.path, {"slots": entries})
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock beside ``path`` (``<name>.lock``) for a read-modify-write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    from monitor.atomicfile import StateFileError
+    from monitor.jsonutil import read_json_state
+
+    try:
+        state = read_json_state(path, dict)
+    except StateFileError as exc:      # a counter, not a record: start it again, loudly
+        log.error("%s; starting it over", exc)
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _write_json(path: Path, value: Mapping[str, Any]) -> None:
+    from monitor.atomicfile import write_bytes_atomic
+    from monitor.jsonutil import dumps
+
+    write_bytes_atomic(path, dumps(value))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def retry_after_s(headers: Mapping[str, str], wall_s: float) -> float | None:

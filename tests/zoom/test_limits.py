@@ -4,6 +4,7 @@ log), 429 with and without headers, Zoom's daily limit, and the monitor's daily 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ import pytest
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomBudgetError, ZoomRateLimitError
 from monitor.zoom.fake import FakeZoom, Scripted, iso
-from zoom.support import make_api, statuses
+from zoom.support import make_api, statuses, zoom_env
 
 ApiFor = Callable[..., ZoomApi]
 QPS_429 = {"code": 429, "message": "You have reached the maximum per-second rate limit."}
@@ -153,3 +154,29 @@ def test_our_daily_budget_stops_the_client_and_survives_a_restart(
         again.location_structure()
     assert len(fake.api_requests()) == 5
     assert json.loads(state.read_text())["used"] == 5
+
+
+def _hammer_from_its_own_process(env: dict[str, str], room_id: str, calls: int) -> None:
+    from monitor.config import Config
+
+    with ZoomApi.from_config(Config.from_env(env)) as api:
+        for _ in range(calls):
+            api.devices(room_id)
+
+
+def test_the_budget_is_the_data_directorys_across_processes(fake: FakeZoom,
+                                                            tmp_path: Path) -> None:
+    """Sync, gap fill and a backfill run beside the service share one rate and one day."""
+    env = zoom_env(fake, tmp_path, ZRMON_ZOOM_RATE="5", ZRMON_ZOOM_DAILY_BUDGET="1000")
+    workers = [multiprocessing.Process(target=_hammer_from_its_own_process,
+                                       args=(env, fake.fleet.rooms[0].id, 10))
+               for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    assert len([r for r in fake.api_requests() if "/devices" in r.path]) == 30
+    assert fake.max_per_second() <= 5
+    used = json.loads((tmp_path / "state" / "zoom-budget.json").read_bytes())["used"]
+    assert used == 30
