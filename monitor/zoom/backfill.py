@@ -39,7 +39,9 @@ from urllib.parse import quote
 
 from monitor import jsonutil
 from monitor.config import Config
+from monitor.ingest.points import influxql_string
 from monitor.services import limits_of
+from monitor.store.influx import InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import ACTIVE, SEALED, SpoolAppender, list_segments
 from monitor.store.state import read_offsets
@@ -139,11 +141,31 @@ class SpoolSink:
                                    segment_bytes=config.spool_segment_bytes,
                                    max_bytes=config.spool_max_bytes)
         self.quarantine = Quarantine(config.quarantine_dir)
+        self.influx = InfluxClient(config, timeout=60.0)
         self.events = 0
         self.readings = 0
 
-    def put(self, target: Target, items: Sequence[Mapping[str, Any]], fallback_ms: int) -> int:
-        """Spool ``items``; returns once they are on disk (the checkpoint may follow)."""
+    def stored(self, target: Target, low_s: int, high_s: int) -> set[tuple[str, int]]:
+        """(sensor type, time) of the room's readings already in InfluxDB, under either id.
+
+        A reading a webhook stored before the registry knew the room's place has no
+        building/floor tags; written again now it would land in a second series (tags
+        are part of a point's identity). So what is there already is left as it is,
+        and the backfill only adds what is missing: one query per room and window.
+        """
+        ids = " OR ".join(f'"room_id" = {influxql_string(room_id)}'
+                          for room_id in dict.fromkeys((target.id, target.room_id)) if room_id)
+        series = self.influx.query(
+            f'SELECT "value", "sensor_type" FROM "sensor" WHERE ({ids}) '
+            f"AND time >= {low_s * NS_PER_S} AND time < {high_s * NS_PER_S}", epoch="ns")
+        return {(str(row[2]), int(row[0])) for one in series for row in one.values}
+
+    def put(self, target: Target, items: Sequence[Mapping[str, Any]], fallback_ms: int,
+            stored: set[tuple[str, int]] | None = None) -> int:
+        """Spool ``items`` not yet ``stored``; returns once they are on disk (the checkpoint
+        may follow). A moment is skipped only when every reading of it is stored, so a
+        spooled reading always rides with its moment's people count."""
+        items = _missing(items, stored or set())
         for event in sensor_events(self.config.zoom_account_id, target.id, target.name, items,
                                    fallback_ms):
             body = jsonutil.dumps(event)
@@ -163,6 +185,25 @@ class SpoolSink:
 
     def close(self) -> None:
         self.spool.close()
+
+
+def _missing(items: Sequence[Mapping[str, Any]],
+             stored: set[tuple[str, int]]) -> list[Mapping[str, Any]]:
+    if not stored:
+        return list(items)
+    moments: dict[str, list[Mapping[str, Any]]] = {}
+    for item in items:
+        moments.setdefault(str(item.get("date_time") or ""), []).append(item)
+    kept: list[Mapping[str, Any]] = []
+    for stamp, readings in moments.items():
+        try:
+            at_ns = iso_to_ns(stamp)
+        except TimeParseError:
+            kept.extend(readings)           # refused by the intake, into quarantine
+            continue
+        if any((str(r.get("sensor_type") or ""), at_ns) not in stored for r in readings):
+            kept.extend(readings)
+    return kept
 
 
 def spool_positions(spool_dir: Path, pid: int | None = None) -> dict[str, int]:
@@ -295,6 +336,7 @@ def fill_window(api: ZoomApi, sink: SpoolSink, window: Window, cursor: Cursor, s
         return 0
     restarts = spooled = 0
     fallback_ms = low_s * 1000
+    stored = sink.stored(target, low_s, high_s)
     while True:
         if stop is not None and stop.is_set():
             return None
@@ -310,7 +352,7 @@ def fill_window(api: ZoomApi, sink: SpoolSink, window: Window, cursor: Cursor, s
             continue
         pending = [*cursor.carry, *items]
         ready, carry = (split_last_moment(pending) if token else (pending, []))
-        spooled += sink.put(target, ready, fallback_ms)
+        spooled += sink.put(target, ready, fallback_ms, stored)
         cursor = Cursor(low_s, cursor.pages + 1, token, wall() if token else 0.0,
                         [dict(item) for item in carry])
         save(cursor)

@@ -205,7 +205,7 @@ class SharedSlots:
     :class:`RateLimiter` does, from completion, with requests in flight as "now".
 
     The slots live in one small file read and written under an exclusive lock; a
-    slot of a process that died mid-request is dropped once that process is gone.
+    slot of a process that died mid-request counts as completed when that is noticed.
     """
 
     def __init__(self, path: Path, rate: float, *, wall: Clock = time.time,
@@ -228,8 +228,9 @@ class SharedSlots:
     def _try_take(self, key: str) -> float:
         with locked(self.path):
             now = self._wall()
-            entries = [entry for entry in _read_json(self.path).get("slots", [])
-                       if self._live(entry, now)]
+            settled = [self._settle(entry, now)
+                       for entry in _read_json(self.path).get("slots", [])]
+            entries = [entry for entry in settled if self._live(entry, now)]
             done = sorted(float(entry["end"]) for entry in entries if entry.get("end"))
             busy = len(entries)
             if busy < self.slots:
@@ -241,12 +242,18 @@ class SharedSlots:
                 return 0.05
             return max(0.01, done[busy - self.slots] + self.window - now)
 
+    @staticmethod
+    def _settle(entry: dict[str, Any], now: float) -> dict[str, Any]:
+        """A slot in flight of a process that died: its request may have reached Zoom, so
+        it counts as completed now (for one more window), not as never sent."""
+        pid = entry.get("pid")
+        if entry.get("end") is None and not (isinstance(pid, int) and _alive(pid)):
+            return {**entry, "end": now}
+        return entry
+
     def _live(self, entry: Mapping[str, object], now: float) -> bool:
         end = entry.get("end")
-        if isinstance(end, int | float):
-            return end > now - self.window
-        pid = entry.get("pid")
-        return isinstance(pid, int) and _alive(pid)
+        return (isinstance(end, int | float) and end > now - self.window) or end is None
 
     def _finish(self, key: str) -> None:
         with locked(self.path):
