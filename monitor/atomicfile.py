@@ -48,15 +48,8 @@ def last_good_path(path: Path) -> Path:
 def write_bytes_atomic(path: Path, data: bytes, *, keep_last_good: bool = False,
                        mode: int = 0o600) -> None:
     """Replace ``path`` with ``data``: unique temp file, fsync, rename, fsync the directory."""
-    directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    temp = _durable_temp(path, data, mode)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, mode)
         if keep_last_good:
             _keep_previous(path)
         os.replace(temp, path)
@@ -64,7 +57,24 @@ def write_bytes_atomic(path: Path, data: bytes, *, keep_last_good: bool = False,
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
-    fsync_directory(directory)
+    fsync_directory(path.parent)
+
+
+def _durable_temp(path: Path, data: bytes, mode: int) -> str:
+    """``data`` on disk in a uniquely named file beside ``path``, ready to be moved there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, mode)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    return temp
 
 
 def create_exclusive(path: Path, data: bytes, *, mode: int = 0o600) -> bool:
@@ -74,23 +84,15 @@ def create_exclusive(path: Path, data: bytes, *, mode: int = 0o600) -> bool:
     durable temp file hard-linked into place, which fails if another process got
     there first.
     """
-    directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    temp = _durable_temp(path, data, mode)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, mode)
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            return False
+        os.link(temp, path)
+    except FileExistsError:
+        return False
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
-    fsync_directory(directory)
+    fsync_directory(path.parent)
     return True
 
 

@@ -25,6 +25,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.store.spool import process_alive
 from monitor.zoom.errors import ZoomBudgetError
 
 log = logging.getLogger("monitor.zoom")
@@ -247,7 +248,7 @@ class SharedSlots:
         """A slot in flight of a process that died: its request may have reached Zoom, so
         it counts as completed now (for one more window), not as never sent."""
         pid = entry.get("pid")
-        if entry.get("end") is None and not (isinstance(pid, int) and _alive(pid)):
+        if entry.get("end") is None and not (isinstance(pid, int) and process_alive(pid)):
             return {**entry, "end": now}
         return entry
 
@@ -291,16 +292,6 @@ def _write_json(path: Path, value: Mapping[str, Any]) -> None:
     from monitor.jsonutil import dumps
 
     write_bytes_atomic(path, dumps(value))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def retry_after_s(headers: Mapping[str, str], wall_s: float) -> float | None:

@@ -24,7 +24,7 @@ from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import LocalInfluxd, free_port
 from monitor.store.spool import SpoolAppender, list_segments, read_records
 from service.faultproxy import FaultProxy
-from service.support import Scheduler, Service, co2, delivered_kinds, metric, wait_for
+from service.support import CO2_RULES, Scheduler, Service, co2, delivered_kinds, metric, wait_for
 
 pytestmark = pytest.mark.slow
 MiB = 1024 * 1024
@@ -168,7 +168,7 @@ def test_the_scheduler_rides_out_a_full_disk(small_fs: Path, config: Config, tmp
                                              influx: InfluxClient, http_sink: HttpSink) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "air.yaml").write_text(SCHEDULER_RULES)
+    (rules / "air.yaml").write_text(CO2_RULES)
     (rules / "notify.yaml").write_text("grouping: {group_by: [rule], group_wait: 1s, "
                                        "group_interval: 1s}\n")
     (rules / "channels.yaml").write_text(
@@ -194,17 +194,3 @@ def test_the_scheduler_rides_out_a_full_disk(small_fs: Path, config: Config, tmp
         assert len(ids) == len(set(ids)) == 2
     finally:
         scheduler.stop()
-
-
-SCHEDULER_RULES = """\
-group: air
-interval: 1s
-rules:
-  - name: co2-high
-    sensor: CO2
-    aggregate: last
-    window: 10m
-    levels:
-      warning: {above: 1000, resolve_below: 900}
-    notify: [hook]
-"""

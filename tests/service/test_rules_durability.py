@@ -22,23 +22,11 @@ from notify.support import Captured, HttpSink
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient
+from service.support import CO2_RULES as RULES
 from service.support import Scheduler, co2, delivered_kinds, metric, wait_for
 
 pytestmark = pytest.mark.slow
 NS = 1_000_000_000
-RULES = """\
-group: air
-interval: 1s
-rules:
-  - name: co2-high
-    sensor: CO2
-    aggregate: last
-    window: 10m
-    levels:
-      warning: {above: 1000, resolve_below: 900}
-    annotations: {summary: "CO2 {{ value | round | int }} ppm in {{ room_name }}"}
-    notify: [hook]
-"""
 NOTIFY = "grouping: {group_by: [rule], group_wait: 1s, group_interval: 1s}\n"
 
 
