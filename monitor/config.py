@@ -9,7 +9,6 @@ names the variable.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -187,10 +186,10 @@ class Config:
                                             "(Server-to-Server OAuth app, docs/zoom-api.md)")
 
     def zoom_sync_interval_s(self) -> float:
-        from monitor.rules.load import parse_duration
+        from monitor.durations import seconds_or_duration
 
         try:
-            seconds = parse_duration(self.zoom_sync_interval)
+            seconds = seconds_or_duration(self.zoom_sync_interval)
         except ValueError as exc:
             raise ConfigError("ZRMON_ZOOM_SYNC_INTERVAL", str(exc)) from None
         if seconds < 1:
@@ -200,7 +199,7 @@ class Config:
 
     def zoom_gap_settings(self) -> tuple[float | None, float, float, float]:
         """Gap fill's interval (None: off), minimum gap, look-back and settle, in seconds."""
-        from monitor.rules.load import parse_duration
+        from monitor.durations import seconds_or_duration
 
         out: list[float] = []
         for variable, text in (("ZRMON_ZOOM_GAP_FILL_INTERVAL", self.zoom_gap_fill_interval),
@@ -211,7 +210,7 @@ class Config:
                 out.append(0.0)
                 continue
             try:
-                out.append(parse_duration(text))
+                out.append(seconds_or_duration(text))
             except ValueError as exc:
                 raise ConfigError(variable, str(exc)) from None
         interval, minimum, lookback, settle = out
@@ -222,10 +221,10 @@ class Config:
         return (interval or None), minimum, lookback, settle
 
     def reconcile_grace_s(self) -> float:
-        from monitor.rules.load import parse_duration
+        from monitor.durations import seconds_or_duration
 
         try:
-            return parse_duration(self.reconcile_grace)
+            return seconds_or_duration(self.reconcile_grace)
         except ValueError as exc:
             raise ConfigError("ZRMON_RECONCILE_GRACE", str(exc)) from None
 
@@ -270,18 +269,25 @@ class Config:
         return self.data_dir / "state"
 
 
-_RETENTION = re.compile(r"(\d+)([wdhm])")
-_RETENTION_UNIT_S = {"w": 604800, "d": 86400, "h": 3600, "m": 60}
-
-
 def retention_seconds(text: str) -> int | None:
-    """Seconds of an InfluxQL retention duration (``30d``, ``52w``, ``720h``); None for INF."""
+    """Seconds of an InfluxQL retention duration (``30d``, ``52w``, ``720h``); None for INF.
+
+    The grammar is :mod:`monitor.durations`'; InfluxQL adds that a retention
+    is one whole number of minutes, hours, days or weeks, as the text goes to
+    ``CREATE RETENTION POLICY`` verbatim.
+    """
+    from monitor.durations import UNIT_S, duration_parts
+
     if text.strip().upper() == "INF":
         return None
-    match = _RETENTION.fullmatch(text.strip())
-    if match is None:
+    try:
+        parts = duration_parts(text)
+    except ValueError:
+        parts = []
+    if len(parts) != 1 or not parts[0][0].isdigit() or parts[0][1] not in {"w", "d", "h", "m"}:
         raise ValueError(f"not a retention duration: {text!r} (write e.g. 30d, 52w, 720h or INF)")
-    return int(match.group(1)) * _RETENTION_UNIT_S[match.group(2)]
+    amount, unit = parts[0]
+    return int(amount) * int(UNIT_S[unit])
 
 
 def _check_retention(variable: str, text: str) -> None:

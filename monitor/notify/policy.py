@@ -35,10 +35,11 @@ import yaml
 from marshmallow import Schema, ValidationError, validate, validates_schema
 from marshmallow import fields as mf
 
+from monitor.durations import duration_ns
 from monitor.notify.envyaml import expand_env
 from monitor.rules.model import Alert
+from monitor.timeutil import NS_PER_S
 
-NS_PER_S = 1_000_000_000
 MINUTES_PER_DAY = 24 * 60
 DEFAULT_PATH = Path("rules/notify.yaml")       # relative to the working directory
 RESERVED_LABELS = ("rule", "room_id", "level", "status")
@@ -47,9 +48,6 @@ WEEKDAYS: dict[str, int] = {
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
     "saturday": 5, "sunday": 6,
 }
-_UNITS_NS = {"ms": 1_000_000, "s": NS_PER_S, "m": 60 * NS_PER_S, "h": 3600 * NS_PER_S,
-             "d": 86400 * NS_PER_S, "w": 7 * 86400 * NS_PER_S}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 
 
@@ -114,18 +112,14 @@ def matcher_errors(matchers: Mapping[str, str]) -> list[str]:
 
 
 def parse_duration_ns(text: str | int | float) -> int:
-    """``30s``, ``5m``, ``4h``, ``1d``, ``1h30m``; a bare number is seconds."""
+    """``30s``, ``5m``, ``4h``, ``1d``, ``1h30m``; a bare number is seconds, a bare string not."""
     if isinstance(text, bool):
         raise ValueError(f"not a duration: {text!r}")
     if isinstance(text, int | float):
         if text < 0:
             raise ValueError(f"negative duration: {text!r}")
         return round(text * NS_PER_S)
-    spec = text.strip().replace(" ", "")
-    parts = list(_DURATION.finditer(spec))
-    if not parts or "".join(part.group(0) for part in parts) != spec:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 5m, 4h, 1d, 1h30m)")
-    return sum(round(float(part.group(1)) * _UNITS_NS[part.group(2)]) for part in parts)
+    return duration_ns(text)
 
 
 def parse_clock(text: str, *, end: bool = False) -> int:

@@ -34,6 +34,7 @@ import yaml
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
+from monitor.durations import seconds_or_duration
 from monitor.ingest.vocabulary import SENSOR_TYPES
 from monitor.rules.model import (
     LEVELS,
@@ -149,38 +150,13 @@ class RuleFileErrors(Exception):  # noqa: N818 -- the issue names it so
 
 # ---------------------------------------------------------------- durations
 
-_DURATION = re.compile(
-    r"(?:(?P<w>\d+(?:\.\d+)?)w)?(?:(?P<d>\d+(?:\.\d+)?)d)?(?:(?P<h>\d+(?:\.\d+)?)h)?"
-    r"(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?"
-)
-_UNIT_S = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
-
-
 def parse_duration(text: str | float) -> float:
     """Seconds from ``30s``, ``10m``, ``2h``, ``1d``, ``1h30m``; plain numbers are seconds.
 
-    Units go from largest to smallest, each at most once, as Prometheus
-    writes them, so ``30m1h`` is refused rather than guessed at.
+    The grammar is :mod:`monitor.durations`'s, shared with every other file
+    and flag; the name stays because rule-file code and tests read it so.
     """
-    if isinstance(text, bool) or not isinstance(text, str | int | float):
-        raise ValueError(f"not a duration: {text!r} (write e.g. 30s, 10m, 2h, 1d, 1h30m)")
-    seconds = float(text) if not isinstance(text, str) else _duration_text(text)
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"not a duration: {text!r} (must be a finite, non-negative time)")
-    return seconds
-
-
-def _duration_text(text: str) -> float:
-    raw = text.strip()
-    try:
-        return float(raw)
-    except ValueError:
-        pass
-    match = _DURATION.fullmatch(raw)
-    if not raw or match is None:
-        raise ValueError(f"not a duration: {text!r} (write e.g. 30s, 10m, 2h, 1d, 1h30m)")
-    return sum(float(amount) * _UNIT_S[unit]
-               for unit, amount in match.groupdict().items() if amount)
+    return seconds_or_duration(text)
 
 
 def _is_duration_text(value: Any) -> bool:

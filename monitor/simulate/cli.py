@@ -168,10 +168,10 @@ def _plan(config: Config, args: argparse.Namespace) -> Any:
 
 
 def _duration(flag: str, text: str) -> float:
-    from monitor.rules.load import parse_duration
+    from monitor.durations import seconds_or_duration
 
     try:
-        return parse_duration(text)
+        return seconds_or_duration(text)
     except ValueError as exc:
         raise UsageError(f"{flag}: {exc}") from None
 

@@ -82,16 +82,16 @@ def _prune(client: Any, config: Config) -> int:
 
 
 def _backfill(client: Any, args: argparse.Namespace) -> int:
+    from monitor.durations import seconds_or_duration
     from monitor.reports.progress import progress_bar
-    from monitor.rules.load import parse_duration
     from monitor.store.retention import backfill, chunk_count
     from monitor.timeutil import NS_PER_S, TimeParseError, to_ns
 
     try:
         end = to_ns(args.end) if args.end else time.time_ns()
-        start = (end - int(parse_duration(args.last) * NS_PER_S) if args.last
+        start = (end - int(seconds_or_duration(args.last) * NS_PER_S) if args.last
                  else to_ns(args.start))
-        chunk_s = int(parse_duration(args.chunk))
+        chunk_s = int(seconds_or_duration(args.chunk))
     except (TimeParseError, ValueError) as exc:
         print(f"zrmon: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -16,20 +16,21 @@ definition is a new name, created before the old one is dropped.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from monitor.config import Config, retention_seconds
+from monitor.durations import duration_seconds
 from monitor.ingest.points import influxql_ident
 from monitor.store.influx import InfluxClient
+from monitor.timeutil import NS_PER_S
 
 RAW_RP = "autogen"
 ROLLUP_RP = "rollup"
 ROLLUP_SHARD_S = 26 * 7 * 86400
 SOURCE = "sensor"
 CQ_PREFIX = "zrmon_"
-NS_PER_S = 1_000_000_000
+
 
 # Aggregates of "value" written by the plain rollup query, and by the occupied one
 # (readings whose "people" field > 0). Both write into the same points (same time
@@ -127,9 +128,7 @@ def rp_duration(text: str) -> str:
 
 def go_duration_seconds(text: str) -> int:
     """``720h0m0s`` (how SHOW RETENTION POLICIES prints) as seconds; ``0s`` means infinite."""
-    units = {"h": 3600, "m": 60, "s": 1}
-    parts = re.findall(r"(\d+)([hms])", text)
-    return sum(int(amount) * units[unit] for amount, unit in parts)
+    return int(duration_seconds(text))
 
 
 def rollup_shard_seconds(rollup_retention: str) -> int:

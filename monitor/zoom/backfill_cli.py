@@ -56,12 +56,12 @@ def _range(args: argparse.Namespace) -> tuple[int, int]:
 
 def _parse(args: argparse.Namespace) -> tuple[int, int, float] | str:
     """The range and the drain timeout, or what is wrong with them."""
-    from monitor.rules.load import parse_duration
+    from monitor.durations import seconds_or_duration
     from monitor.timeutil import TimeParseError
 
     try:
         start_s, end_s = _range(args)
-        drain_timeout = parse_duration(args.drain_timeout)
+        drain_timeout = seconds_or_duration(args.drain_timeout)
     except (TimeParseError, ValueError) as exc:
         return str(exc)
     if start_s >= end_s:
