@@ -78,13 +78,15 @@ def as_dict(row: InventoryRoom) -> dict[str, Any]:
 
 
 def inventory_document(rows: Iterable[InventoryRoom], locations: Iterable[Location],
-                       *, synced_ns: int, account_id: str) -> dict[str, Any]:
+                       *, synced_ns: int, account_id: str,
+                       devices_cursor: int = 0) -> dict[str, Any]:
     """The state file's content: what a sync saw, for the status page and ``--cached``.
 
     Built only from the frozen models, which never hold ``room_passcode``,
     ``activation_code`` or any other secret Zoom sends.
     """
     return {"synced_ns": synced_ns, "account_id": account_id,
+            "devices_cursor": devices_cursor,
             "rooms": [as_dict(row) for row in rows],
             "locations": [{"id": loc.id, "name": loc.name, "type": loc.type,
                            "parent_location_id": loc.parent_location_id}

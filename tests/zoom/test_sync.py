@@ -247,3 +247,24 @@ def test_a_lost_clear_of_an_outage_no_listing_saw_is_closed() -> None:
     map_event(trigger, t0 + 10 * S, 2, state)
     map_event(snapshot(t0 + 60 * S), t0 + 60 * S, 3, state)
     assert list(state.incidents.open_incidents()) == []
+
+
+def test_devices_are_read_in_turn_within_a_quarter_of_the_budget(zconfig: Config,
+                                                                  fake: FakeZoom) -> None:
+    """12 rooms, hourly syncs, 480 requests a day: 5 rooms' devices per sync, in turn."""
+    small = zconfig.with_(zoom_daily_budget=480, zoom_sync_interval="1h")
+    rooms = sorted(room.id for room in fake.fleet.rooms)
+
+    def devices_asked() -> list[str]:
+        return [r.path.split("/")[-2] for r in fake.api_requests()
+                if r.path.endswith("/devices")]
+
+    seen: list[list[str]] = []
+    for _ in range(3):
+        before = len(devices_asked())
+        sync(small, fake)
+        seen.append(sorted(devices_asked()[before:]))
+    assert seen == [rooms[:5], rooms[5:10], sorted(rooms[10:] + rooms[:3])]
+    _, inventory = read_inventory(small.state_dir)
+    with_devices = {row.room.id for row in inventory if row.devices}
+    assert with_devices == set(rooms)                 # the third sync wrapped round
