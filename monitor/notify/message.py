@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, cast
 
@@ -21,7 +21,6 @@ from monitor.rules.model import Alert
 
 NotificationKind = Literal["firing", "resolved", "no_data"]
 KINDS: tuple[NotificationKind, ...] = ("firing", "resolved", "no_data")
-DEFAULT_GROUP_BY: tuple[str, ...] = ("building",)
 
 
 @dataclass(frozen=True)
@@ -93,31 +92,6 @@ def notification_id(channel: str, group_key: str, kind: str, alerts: Iterable[Al
         parts.append(repeat)
     canonical = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
-
-
-def group_alerts(alerts: Iterable[Alert], *,
-                 group_by: Sequence[str] = DEFAULT_GROUP_BY) -> list[Notification]:
-    """One notification per (channel, rule, group-label values, status), in a stable order.
-
-    With the default ``group_by=("building",)`` three rooms of HQ over the
-    CO2 limit become one "[FIRING:3] co2-high — HQ" message per channel
-    rather than three. An alert listed twice (same fingerprint) counts once:
-    the last one wins, as it is the most recent evaluation.
-    """
-    buckets: dict[tuple[str, str, str], dict[str, Alert]] = {}
-    labels_of: dict[str, dict[str, str]] = {}
-    for alert in alerts:
-        values = {name: alert.labels.get(name, "") for name in group_by}
-        key = group_key(alert.rule_id, values)
-        labels_of[key] = {name: value for name, value in values.items() if value}
-        for channel in alert.notify:
-            buckets.setdefault((channel, key, alert.status), {})[alert.fingerprint] = alert
-    out = []
-    for (channel, key, status), members in sorted(buckets.items()):
-        ordered = tuple(sorted(members.values(), key=lambda a: (room_name(a), a.room_id)))
-        out.append(Notification(channel, key, ordered, cast(NotificationKind, status),
-                                labels_of[key]))
-    return out
 
 
 def group_key(rule_id: str, labels: dict[str, str]) -> str:

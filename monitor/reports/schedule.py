@@ -1,8 +1,9 @@
 """Scheduled reports from ``rules/reports.yaml``, run by the rules' APScheduler.
 
-``schedule_reports(config, scheduler)`` adds one CronTrigger job per entry;
-the lead calls it where the rule scheduler starts. A job computes its range
-from the clock at run time (``last_month`` on 1 November is October), writes
+:func:`add_report_jobs` adds one CronTrigger job per entry of
+:func:`load_schedule`; ``monitor.jobs.schedule_jobs`` calls it where the rule
+scheduler starts. A job computes its range from the clock at run time
+(``last_month`` on 1 November is October), writes
 the file into ``out_dir`` and, when the entry names an e-mail channel from
 ``rules/channels.yaml``, sends it as an attachment. A failing job is logged
 and retried at its next time; it never stops the scheduler.
@@ -179,11 +180,6 @@ def report_message(entry: Scheduled, path: Path, sender: str,
         message.add_attachment(path.read_text(encoding="utf-8"), subtype=entry.fmt,
                                filename=path.name)
     return message
-
-
-def schedule_reports(config: Config, scheduler: Any) -> int:
-    """Add a CronTrigger job per entry of ``rules/reports.yaml``; how many were added."""
-    return add_report_jobs(config, load_schedule(config.rules_dir), scheduler)
 
 
 def add_report_jobs(config: Config, entries: list[Scheduled], scheduler: Any) -> int:

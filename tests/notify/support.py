@@ -30,6 +30,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from monitor.notify.message import Notification
 from monitor.rules.model import Alert
 
 T0 = 1_800_000_000.0                      # a fixed "now" for outbox tests (2027-01-15)
@@ -54,6 +55,16 @@ def make_alert(room_id: str = "room-1", *, room: str = "Everest", rule_id: str =
                  level=level, value=value, threshold=threshold,
                  starts_at_ns=int(started_s * NS), at_ns=int(at_s * NS), labels=labels,
                  annotations={"summary": summary} if summary else {}, notify=notify)
+
+
+def make_notification(*alerts: Alert, channel: str | None = None) -> Notification:
+    """Alerts of one rule in building HQ as the dispatcher groups them: one message.
+
+    The channel is the first alert's first ``notify`` entry, the kind its status.
+    """
+    members = alerts or (make_alert(),)
+    return Notification(channel or members[0].notify[0], "air/co2-high{building=HQ}",
+                        members, members[0].status, {"building": "HQ"})
 
 
 # ---------------------------------------------------------------------------

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from monitor.notify.channels import LogChannel, WebhookChannel
-from monitor.notify.message import Notification, group_alerts
 from monitor.notify.outbox import DeliveryWorker, Outbox
 from monitor.notify.senders import build_senders
 
-from .support import HttpSink, make_alert
+from .support import HttpSink, make_alert, make_notification
 
 
 def test_worker_thread_delivers_what_evaluation_enqueues(tmp_path: Path,
@@ -25,7 +24,7 @@ def test_worker_thread_delivers_what_evaluation_enqueues(tmp_path: Path,
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
-        outbox.enqueue(group_alerts([make_alert()]))       # the evaluator's only job
+        outbox.enqueue([make_notification()])       # the evaluator's only job
         [request] = http_sink.wait_for(1)
         assert request.json()["status"] == "firing"
     finally:
@@ -45,9 +44,9 @@ def test_worker_survives_a_broken_database(tmp_path: Path) -> None:
 def test_log_channel(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     outbox = Outbox(tmp_path)
     senders = build_senders({"log": LogChannel("log")})
-    firing = group_alerts([make_alert(notify=("log",))])
-    resolved = group_alerts([make_alert(status="resolved", notify=("log",))])
-    outbox.enqueue([*firing, *resolved])
+    firing = make_notification(make_alert(notify=("log",)))
+    resolved = make_notification(make_alert(status="resolved", notify=("log",)))
+    outbox.enqueue([firing, resolved])
     with caplog.at_level(logging.INFO, logger="monitor.notify"):
         assert outbox.deliver_due(senders) == 2
     records = [(r.name, r.levelno, r.getMessage().splitlines()[0]) for r in caplog.records]
@@ -55,4 +54,3 @@ def test_log_channel(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         ("monitor.notify", logging.WARNING, "[FIRING:1] co2-high — Everest"),
         ("monitor.notify", logging.INFO, "[RESOLVED] co2-high — Everest"),
     ]
-    assert isinstance(firing[0], Notification)

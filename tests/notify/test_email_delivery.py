@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.notify.channels import EmailChannel
-from monitor.notify.message import Notification, group_alerts
+from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox
 from monitor.notify.senders import build_senders
 
@@ -20,6 +20,7 @@ from .support import (
     TlsFiles,
     free_port,
     make_alert,
+    make_notification,
     server_tls_context,
 )
 
@@ -31,8 +32,7 @@ def mail_channel(port: int, **options: object) -> EmailChannel:
 
 
 def firing() -> Notification:
-    [notification] = group_alerts([make_alert(notify=("mail",))])
-    return notification
+    return make_notification(make_alert(notify=("mail",)))
 
 
 def attempt(tmp_path: Path, channel: EmailChannel) -> Outbox:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from monitor.notify.channels import SlackChannel, TeamsChannel, WebhookChannel
-from monitor.notify.message import Notification, group_alerts
+from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox
 from monitor.notify.senders import build_senders
 
-from .support import T0, HttpSink, make_alert
+from .support import T0, HttpSink, make_alert, make_notification
 
 
 def deliver(tmp_path: Path, channel: SlackChannel | TeamsChannel | WebhookChannel,
@@ -23,9 +23,8 @@ def deliver(tmp_path: Path, channel: SlackChannel | TeamsChannel | WebhookChanne
 
 
 def two_rooms(channel: str) -> Notification:
-    [notification] = group_alerts([make_alert("r1", room="Everest", notify=(channel,)),
-                                   make_alert("r2", room="K2", value=1100.0, notify=(channel,))])
-    return notification
+    return make_notification(make_alert("r1", room="Everest", notify=(channel,)),
+                             make_alert("r2", room="K2", value=1100.0, notify=(channel,)))
 
 
 def test_slack_incoming_webhook_payload(tmp_path: Path, http_sink: HttpSink) -> None:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from monitor.notify.message import Notification, group_alerts, group_key
+from monitor.notify.message import Notification, group_key
 
 from .support import NS, T0, make_alert
 
@@ -70,30 +70,5 @@ def test_needs_alerts_and_a_known_kind() -> None:
         Notification("hook", "k", (make_alert(),), "pending")  # type: ignore[arg-type]
 
 
-def test_group_alerts_by_channel_rule_building_and_status() -> None:
-    alerts = [
-        make_alert("r1", room="Everest", notify=("slack", "mail")),
-        make_alert("r2", room="K2", notify=("slack",)),
-        make_alert("r3", room="Annapurna", building="Annex", notify=("slack",)),
-        make_alert("r4", room="Lhotse", status="resolved", notify=("slack",)),
-        make_alert("r1", room="Everest", value=1400.0, notify=("slack", "mail")),   # repeated
-        make_alert("r5", room="Makalu", notify=()),                                 # no channel
-    ]
-    groups = {(n.channel, n.group_key, n.kind): [a.room_id for a in n.alerts]
-              for n in group_alerts(alerts)}
-    assert groups == {
-        ("mail", "air/co2-high{building=HQ}", "firing"): ["r1"],
-        ("slack", "air/co2-high{building=Annex}", "firing"): ["r3"],
-        ("slack", "air/co2-high{building=HQ}", "firing"): ["r1", "r2"],   # by room name
-        ("slack", "air/co2-high{building=HQ}", "resolved"): ["r4"],
-    }
-    [mail] = [n for n in group_alerts(alerts) if n.channel == "mail"]
-    assert mail.alerts[0].value == 1400.0          # the latest evaluation wins
-    assert mail.group_labels == {"building": "HQ"}
-
-
 def test_group_key_without_labels() -> None:
     assert group_key("air/co2-high", {}) == "air/co2-high{}"
-    [single] = group_alerts([make_alert(building="")])
-    assert single.group_key == "air/co2-high{building=}"
-    assert single.group_labels == {}

@@ -15,10 +15,10 @@ from notify.support import SmtpServers
 from monitor.config import Config
 from monitor.reports.schedule import (
     ScheduleError,
+    add_report_jobs,
     load_schedule,
     parse_schedule,
     run_job,
-    schedule_reports,
 )
 from monitor.store.influx import InfluxClient
 from monitor.timeutil import iso_to_ns
@@ -61,7 +61,8 @@ def smtp() -> Iterator[SmtpServers]:
 
 def test_cron_triggers_fire_when_configured(config: Config, rules_dir: Path) -> None:
     scheduler = BackgroundScheduler(timezone="UTC")
-    assert schedule_reports(config.with_(rules_dir=rules_dir), scheduler) == 2
+    assert add_report_jobs(config.with_(rules_dir=rules_dir), load_schedule(rules_dir),
+                           scheduler) == 2
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"report:monthly-air", "report:daily-uptime"}
     after = datetime(2026, 10, 15, 12, 0, tzinfo=UTC)
@@ -72,8 +73,10 @@ def test_cron_triggers_fire_when_configured(config: Config, rules_dir: Path) -> 
 
 
 def test_no_file_no_jobs(config: Config, tmp_path: Path) -> None:
-    assert schedule_reports(config.with_(rules_dir=tmp_path),
-                            BackgroundScheduler(timezone="UTC")) == 0
+    assert load_schedule(tmp_path) == []
+    scheduler = BackgroundScheduler(timezone="UTC")
+    assert add_report_jobs(config, load_schedule(tmp_path), scheduler) == 0
+    assert scheduler.get_jobs() == []
 
 
 @pytest.mark.parametrize(("change", "message"), [
