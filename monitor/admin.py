@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from monitor.config import Config
+from monitor.health import Readiness, influx_check, problem_check, state_check
 from monitor.notify.outbox import OutboxCollector
 from monitor.rules.runtime import evaluator_state
 from monitor.store.influx import CachedPing, InfluxClient
@@ -21,6 +23,42 @@ from monitor.store.state import read_offsets
 from monitor.store.statefiles import StateHealth
 
 bp = Blueprint("admin", __name__)
+
+EXTENSION = "zrmon_admin"
+
+
+@dataclass
+class AdminServices:
+    """The admin app's per-process objects, built once by ``create_admin_app``.
+
+    Like :class:`monitor.services.Services` for the receiver: nothing is made
+    at import or inside a view, and views reach these through ``current_app``.
+    """
+
+    config: Config
+    ping: CachedPing
+    state: StateHealth
+    registry: CollectorRegistry
+
+    @classmethod
+    def build(cls, config: Config) -> AdminServices:
+        return cls(config=config, ping=CachedPing(InfluxClient(config, timeout=2.0)),
+                   state=StateHealth(config), registry=build_registry(config))
+
+    def readiness(self) -> Readiness:
+        """InfluxDB, disk space and state files; a failed evaluator makes it unready too."""
+        return Readiness(self.config, (influx_check(self.ping),
+                                       problem_check(lambda: disk_problem(self.config)),
+                                       state_check(self.state)), evaluator_gates=True)
+
+    def install(self, app: Flask) -> None:
+        app.extensions[EXTENSION] = self
+        self.readiness().install(app)
+
+
+def admin_services() -> AdminServices:
+    found: AdminServices = current_app.extensions[EXTENSION]
+    return found
 
 
 class DiskCollector(Collector):
@@ -78,43 +116,6 @@ class _Forward(Collector):
         yield from self.source.collect()  # type: ignore[misc]
 
 
-@bp.get("/healthz")
-def healthz() -> tuple[Response, int]:
-    return jsonify({"status": "ok"}), 200
-
-
-@bp.get("/readyz")
-def readyz() -> tuple[Response, int]:
-    """For a process without a public listener (``zrmon scheduler``): can it reach InfluxDB?
-
-    The ping is cached (:class:`CachedPing`), like the public listener's.
-    """
-    probe = current_app.extensions.get("zrmon_ping")
-    if probe is None:
-        probe = current_app.extensions["zrmon_ping"] = CachedPing(
-            InfluxClient(current_app.extensions["zrmon_config"], timeout=2.0))
-    evaluator = evaluator_state(current_app.extensions["zrmon_config"])
-    problems = [] if probe.ok() else ["influxdb unreachable"]
-    disk = disk_problem(current_app.extensions["zrmon_config"])
-    if disk:
-        problems.append(disk)
-    health = current_app.extensions.get("zrmon_state_health")
-    if health is None:
-        health = current_app.extensions["zrmon_state_health"] = StateHealth(
-            current_app.extensions["zrmon_config"])
-    problems.extend(str(problem) for problem in health.problems())
-    if evaluator.startswith("failed"):      # this listener is the evaluator's health check
-        problems.append(f"evaluator {evaluator}")
-    if problems:
-        return jsonify({"status": "unavailable", "problems": problems,
-                        "evaluator": evaluator}), 503
-    return jsonify({"status": "ready", "evaluator": evaluator}), 200
-
-
 @bp.get("/metrics")
 def metrics() -> Response:
-    registry = current_app.extensions.get("zrmon_registry")
-    if registry is None:
-        registry = build_registry(current_app.extensions["zrmon_config"])
-        current_app.extensions["zrmon_registry"] = registry
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(admin_services().registry), mimetype=CONTENT_TYPE_LATEST)

@@ -1,32 +1,36 @@
-"""Serve the admin app from the writer process on a loopback port.
+"""Serve the admin app from the writer or scheduler process on a loopback port.
 
-The admin listener answers scrapes and (later) a status page: a handful of
-requests a minute, so a small threaded WSGI server beside the writer loop is
-enough and keeps it off the public gunicorn port.
+The admin listener answers scrapes, health checks and the status page: a
+handful of requests a minute, served from a background thread beside the
+writer loop (or the scheduler) and kept off the public gunicorn port.
+
+Werkzeug's server (``werkzeug.serving.make_server``, already installed with
+Flask) does this job: ``threaded=True`` gives one daemon thread per request
+(each answer closes its connection, as werkzeug always does), and
+``shutdown()``/``server_close()`` come from the standard ``socketserver``
+API. gunicorn is the public listener's server, but it is a
+process manager that forks workers and owns the process's signals, so it
+cannot run as a thread inside a process that has its own main loop.
 """
 
 from __future__ import annotations
 
 import threading
-from socketserver import ThreadingMixIn
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from flask import Flask
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
+    """No access-log line per scrape; errors are still logged by werkzeug."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return
 
 
-def start_admin_server(app: Flask, host: str, port: int) -> WSGIServer:
-    server = make_server(host, port, app, server_class=_ThreadingServer,
-                         handler_class=_QuietHandler)
+def start_admin_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
+    """Listen on ``host:port`` (0: any free port, see ``server_port``) until ``shutdown()``."""
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="admin-http", daemon=True)
     thread.start()
     return server

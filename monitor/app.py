@@ -1,6 +1,6 @@
 """Application factories: the public webhook app and the private admin app.
 
-Two apps on two listeners so internal data (metrics, later the status page)
+Two apps on two listeners so internal data (metrics, the status page)
 can never be reached on the port Zoom talks to.
 """
 
@@ -23,27 +23,27 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    Services.build(config).install(app)
+    services = Services.build(config)
+    services.install(app)
 
-    from monitor import health
     from monitor.webhooks import routes
 
     app.register_blueprint(routes.bp)
-    app.register_blueprint(health.bp)
+    services.readiness().install(app)
     _json_errors(app)
     return app
 
 
 def create_admin_app(config: Config | None = None) -> Flask:
-    """The admin listener (loopback by default): ``/metrics``."""
+    """The admin listener (loopback by default): ``/metrics``, health and the status page."""
     config = config or Config.from_env()
     app = Flask(__name__)
     from monitor import admin
     from monitor.status import views as status_views
 
-    app.extensions["zrmon_config"] = config
+    admin.AdminServices.build(config).install(app)
     app.register_blueprint(admin.bp)
-    app.register_blueprint(status_views.bp)
+    status_views.install(app, config)
     _json_errors(app)
     return app
 

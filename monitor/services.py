@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 
 from monitor.config import Config
+from monitor.health import Readiness, influx_check, problem_check, state_check
 from monitor.store.influx import CachedPing, InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import SpoolAppender, disk_problem, spool_bytes
@@ -59,12 +60,6 @@ class Services:
             limits=limits_of(config),
         )
 
-    def state_problems(self) -> list[str]:
-        return [str(problem) for problem in self.state.problems()]
-
-    def influx_reachable(self) -> bool:
-        return self.ping.ok()
-
     def spool_problem(self) -> str | None:
         directory = self.config.spool_dir
         directory.mkdir(parents=True, exist_ok=True)
@@ -73,6 +68,11 @@ class Services:
         if spool_bytes(directory) >= self.config.spool_max_bytes:
             return "spool is full"
         return disk_problem(self.config)
+
+    def readiness(self) -> Readiness:
+        """What taking a delivery needs; the evaluator's state is only reported here."""
+        return Readiness(self.config, (influx_check(self.ping), problem_check(self.spool_problem),
+                                       state_check(self.state)), evaluator_gates=False)
 
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
 
 from monitor.config import Config
 from monitor.status.devices import DeviceCache
@@ -22,6 +22,8 @@ from monitor.status.query import Snapshot, fetch
 from monitor.store.influx import InfluxClient, InfluxError
 
 bp = Blueprint("status", __name__, template_folder="templates")
+
+EXTENSION = "zrmon_status"
 
 REFRESH_S = 30
 QUERY_TIMEOUT_S = 15.0     # bounded, yet enough for 10,000 rooms (about 2.5 s for the readings)
@@ -38,15 +40,16 @@ class _Sources:
     devices: DeviceCache
 
 
+def install(app: Flask, config: Config) -> None:
+    """One client and rule cache per app, made by the app factory (never at import or fork)."""
+    app.extensions[EXTENSION] = _Sources(config, InfluxClient(config, timeout=QUERY_TIMEOUT_S),
+                                         RuleCache(config.rules_dir), DeviceCache(config.state_dir))
+    app.register_blueprint(bp)
+
+
 def _sources() -> _Sources:
-    """One client and rule cache per app, made on first use (never at import or fork)."""
-    sources = current_app.extensions.get("zrmon_status")
-    if not isinstance(sources, _Sources):
-        config: Config = current_app.extensions["zrmon_config"]
-        sources = _Sources(config, InfluxClient(config, timeout=QUERY_TIMEOUT_S),
-                           RuleCache(config.rules_dir), DeviceCache(config.state_dir))
-        current_app.extensions["zrmon_status"] = sources
-    return sources
+    found: _Sources = current_app.extensions[EXTENSION]
+    return found
 
 
 def _build(sources: _Sources) -> tuple[Page | None, str]:
