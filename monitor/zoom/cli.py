@@ -15,6 +15,7 @@ from typing import Any
 from monitor.config import Config
 from monitor.zoom.backfill_cli import add_command as add_backfill_command
 from monitor.zoom.backfill_cli import cmd_backfill
+from monitor.zoom.sync_cli import add_sync_command, cmd_zoom_rooms_cached, cmd_zoom_sync
 
 EXIT_USAGE = 2
 
@@ -28,7 +29,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     rooms = sub.add_parser("rooms", help="every room with location, status, devices and "
                                          "app versions, straight from the API")
     rooms.add_argument("--format", dest="fmt", choices=FORMATS, default="table")
+    rooms.add_argument("--cached", action="store_true",
+                       help="from the last sync's inventory file, without asking Zoom")
     config_flags(rooms)
+    add_sync_command(sub, config_flags)
     add_backfill_command(sub, config_flags)
 
 
@@ -37,8 +41,12 @@ def cmd_zoom(config: Config, args: argparse.Namespace) -> int:
     from monitor.zoom.errors import ZoomAuthError, ZoomError
     from monitor.zoom.inventory import collect, render
 
+    if args.zoom_command == "sync":
+        return cmd_zoom_sync(config, args)
     if args.zoom_command == "backfill":
         return cmd_backfill(config, args)
+    if args.zoom_command == "rooms" and args.cached:
+        return cmd_zoom_rooms_cached(config, args)
     api = ZoomApi.from_config(config)      # ConfigError (exit 2) names a missing credential
     try:
         text = render(collect(api), args.fmt)
