@@ -281,7 +281,7 @@ class CpuMeter:
         total = delta("server") + delta("influxd")
         used["server_plus_influxd_ms_per_event"] = (
             round(total * 1000 / events, 3) if events > 0 else None)
-        # Busy CPU of the whole machine not explained by the above: other people's work,
+        # Busy CPU of the whole machine not explained by the above: other processes' work,
         # i.e. how noisy this measurement is.
         used["foreign_s"] = round(delta("machine") - total - delta("wrk") - delta("bench"), 2)
         return used

@@ -8,7 +8,7 @@ a year of incidents and check-ins for a tenth of the rooms, then runs
 ``zrmon report air-quality`` and ``zrmon report uptime`` as child processes and
 prints JSON: seconds per report, each child's peak RSS, influxd's, points seeded.
 
-    .venv/bin/python bench/reports.py                       # full size (issue 5)
+    .venv/bin/python bench/reports.py                       # full size: 200 rooms, 90 days
     .venv/bin/python bench/reports.py --rooms 20 --days 14  # CI size, ~1 minute
 """
 

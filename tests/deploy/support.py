@@ -31,7 +31,7 @@ PROVISIONING = REPO / "dashboards" / "provisioning"
 DATASOURCE_YAML = PROVISIONING / "datasources" / "influxdb.yaml"
 DASHBOARD_PROVIDER_YAML = PROVISIONING / "dashboards" / "zrmon.yaml"
 
-# The shared data contract (docs/retention.md, the dashboards issue): every dashboard
+# The shared data contract (docs/retention.md, docs/dashboards.md): every dashboard
 # and the provisioned data source agree on this uid.
 DATASOURCE_UID = "zrmon-influxdb"
 

@@ -197,7 +197,7 @@ def test_de_escalation_is_immediate_but_respects_the_upper_level_hysteresis() ->
 
 
 def test_firing_level_drop_with_nothing_breached_resolves() -> None:
-    """Critical recovered and warning not breached: the spec resolves, it does not step down."""
+    """Critical recovered and warning not breached: the rule resolves, it does not step down."""
     scenario(rule(), [(0, 2500, "firing:critical"), (1, 950, "inactive")])
 
 
