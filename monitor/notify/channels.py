@@ -27,19 +27,17 @@ from marshmallow import (
     validates_schema,
 )
 
-from monitor.notify import envyaml
+from monitor.configfile import ConfigFileError, Document, KeyPath, parse_yaml, walk_messages
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
-class ChannelError(ValueError):
-    """What is wrong with the channels file, and where (line 0: the file as a whole)."""
+ChannelError = ConfigFileError       # the name callers catch
 
-    def __init__(self, file: Path | str, line: int, message: str) -> None:
-        super().__init__(f"{file}:{line}: {message}" if line else f"{file}: {message}")
-        self.file = str(file)
-        self.line = line
-        self.message = message
+
+def _error(file: Path | str, line: int, message: str) -> ConfigFileError:
+    """The channels file names the channel in the message, so no separate key path."""
+    return ConfigFileError(file, line, "", message)
 
 
 @dataclass(frozen=True)
@@ -165,43 +163,43 @@ def load_channels(path: Path, env: Mapping[str, str]) -> dict[str, Channel]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ChannelError(path, 0, f"cannot read: {exc}") from exc
-    try:
-        document = envyaml.load(text, env)
-    except envyaml.YamlEnvError as exc:
-        raise ChannelError(path, exc.line, exc.message) from exc
+        raise _error(path, 0, f"cannot read: {exc}") from exc
+    document = parse_yaml(text, env)
+    if document.problems:
+        _, line, message = document.problems[0]
+        raise _error(path, line, message)
     return _parse(path, document)
 
 
-def _parse(path: Path, document: envyaml.Document) -> dict[str, Channel]:
+def _parse(path: Path, document: Document) -> dict[str, Channel]:
     root = document.data
     if root is None:
         return {}
     if not isinstance(root, dict):
-        raise ChannelError(path, document.line(()), "expected a mapping with a 'channels' key")
+        raise _error(path, document.line(()), "expected a mapping with a 'channels' key")
     for key in root:
         if key != "channels":
-            raise ChannelError(path, document.line((key,)),
+            raise _error(path, document.line((key,)),
                                f"unknown key {key!r} (expected only 'channels')")
     entries = root.get("channels") or {}
     if not isinstance(entries, dict):
-        raise ChannelError(path, document.line(("channels",)),
+        raise _error(path, document.line(("channels",)),
                            "'channels' must map channel names to their settings")
     return {name: _channel(path, document, name, spec) for name, spec in entries.items()}
 
 
-def _channel(path: Path, document: envyaml.Document, name: str, spec: Any) -> Channel:
-    where: envyaml.KeyPath = ("channels", name)
-    if not _NAME.match(name):
-        raise ChannelError(path, document.line(where),
+def _channel(path: Path, document: Document, name: str, spec: Any) -> Channel:
+    where: KeyPath = ("channels", name)
+    if not _NAME.match(str(name)):
+        raise _error(path, document.line(where),
                            f"channel name {name!r}: use letters, digits, '-', '_' or '.'")
     if not isinstance(spec, dict):
-        raise ChannelError(path, document.line(where),
+        raise _error(path, document.line(where),
                            f"channel {name!r}: expected a mapping such as {{type: log}}")
     kind = spec.get("type")
     schema = _SCHEMAS.get(kind) if isinstance(kind, str) else None
     if schema is None:
-        raise ChannelError(path, document.line((*where, "type")),
+        raise _error(path, document.line((*where, "type")),
                            f"channel {name!r}: type must be one of {', '.join(_SCHEMAS)}, "
                            f"got {kind!r}")
     try:
@@ -209,34 +207,17 @@ def _channel(path: Path, document: envyaml.Document, name: str, spec: Any) -> Ch
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         line, message = _first_error(document, where, messages)
-        raise ChannelError(path, line, f"channel {name!r}: {message}") from None
+        raise _error(path, line, f"channel {name!r}: {message}") from None
     return _build(name, str(kind), data)
 
 
-def _first_error(document: envyaml.Document, where: envyaml.KeyPath,
+def _first_error(document: Document, where: KeyPath,
                  messages: Any) -> tuple[int, str]:
     """The earliest error in the file, with the key path it is about."""
     found = sorted((document.line((*where, *keys)), ".".join(map(str, keys)), text)
-                   for keys, text in _flatten(messages, ()))
+                   for keys, text in walk_messages(messages, dict_steps=True))
     line, key, text = found[0]
-    return line, f"{key}: {text}" if key and key != "_schema" else text
-
-
-def _flatten(messages: Any, keys: envyaml.KeyPath) -> list[tuple[envyaml.KeyPath, str]]:
-    """marshmallow's nested error dict as (key path, message) pairs.
-
-    Dict fields report ``{"headers": {"X": {"value": [...]}}}``; the inner
-    ``key``/``value`` level names no YAML key, so it is dropped.
-    """
-    if isinstance(messages, dict):
-        out = []
-        for key, value in messages.items():
-            part: envyaml.KeyPath = () if key in ("value", "key") and keys else (key,)
-            out.extend(_flatten(value, (*keys, *part)))
-        return out
-    if isinstance(messages, list):
-        return [(keys, str(text)) for text in messages]
-    return [(keys, str(messages))]
+    return line, f"{key}: {text}" if key else text
 
 
 def _build(name: str, kind: str, data: dict[str, Any]) -> Channel:

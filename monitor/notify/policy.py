@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -31,12 +31,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from marshmallow import Schema, ValidationError, validate, validates_schema
 from marshmallow import fields as mf
 
+from monitor.configfile import (
+    ConfigFileError,
+    ConfigFileErrors,
+    Document,
+    dotted,
+    expand_env,
+    parse_yaml,
+    walk_messages,
+)
 from monitor.durations import duration_ns
-from monitor.notify.envyaml import expand_env
 from monitor.rules.model import Alert
 from monitor.timeutil import NS_PER_S
 
@@ -51,12 +58,7 @@ WEEKDAYS: dict[str, int] = {
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 
 
-class PolicyError(ValueError):
-    """The policy file is wrong; ``errors`` holds one ``file:line: path: message`` each."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
+PolicyError = ConfigFileErrors       # the name callers catch; ``errors`` holds each mistake
 
 
 # ---------------------------------------------------------------------------
@@ -336,128 +338,46 @@ def load_policy(path: Path, env: Mapping[str, str] | None = None) -> Policy:
 def parse_policy(text: str, source: str = "notify.yaml",
                  env: Mapping[str, str] | None = None) -> Policy:
     """``env`` (default: the process environment) fills ``${NAME}`` in the heartbeat URL."""
-    node = _compose(text, source)
-    data = _Loader(text).get_single_data() if node is not None else None
-    if data is None:
-        data = {}
+    document = parse_yaml(text)
+    if document.problems:
+        raise PolicyError([ConfigFileError(source, line, "", message)
+                           for _, line, message in document.problems])
+    data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
-        raise PolicyError([f"{source}:1: expected a mapping at the top level"])
-    _expand_heartbeat_url(data, node, source, os.environ if env is None else env)
+        raise PolicyError([ConfigFileError(source, 1, "", "expected a mapping at the top level")])
+    _expand_heartbeat_url(data, document, source, os.environ if env is None else env)
     try:
         loaded = _PolicySchema().load(data)
     except ValidationError as exc:
-        raise PolicyError(_located(exc.messages, node, source)) from None
+        raise PolicyError(_located(exc.messages, document, source)) from None
     return _build(loaded, source)
 
 
-def _expand_heartbeat_url(data: dict[str, Any], root: yaml.Node | None, source: str,
+def _expand_heartbeat_url(data: dict[str, Any], document: Document, source: str,
                           env: Mapping[str, str]) -> None:
-    """The ping URL may hold a token, so it may come from the environment, as channels do."""
+    """The ping URL may hold a token, so it may come from the environment, as channels do.
+
+    Only this value: a matcher or a time zone holding ``$`` means the character.
+    """
     heartbeat = data.get("heartbeat")
     url = heartbeat.get("url") if isinstance(heartbeat, dict) else None
     if not isinstance(heartbeat, dict) or not isinstance(url, str) or "$" not in url:
         return
-    node = _node_at(root, ("heartbeat", "url"))
-    line = node.start_mark.line + 1 if node is not None else 1
+    line = document.value_line(("heartbeat", "url")) or 1
     try:
         heartbeat["url"] = expand_env(url, env)
     except KeyError as exc:
-        raise PolicyError([f"{source}:{line}: heartbeat.url: environment variable "
-                           f"{exc.args[0]} is not set"]) from None
+        raise PolicyError([ConfigFileError(source, line, "heartbeat.url", "environment variable "
+                                           f"{exc.args[0]} is not set")]) from None
     except ValueError as exc:
-        raise PolicyError([f"{source}:{line}: heartbeat.url: {exc}"]) from None
+        raise PolicyError([ConfigFileError(source, line, "heartbeat.url", str(exc))]) from None
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps ``19:00`` a string: YAML 1.1 reads it as base-60 1140."""
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
-        if isinstance(node.value, str) and ":" in node.value:
-            return self.construct_scalar(node)
-        return super().construct_yaml_int(node)
-
-    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:
-        if isinstance(node.value, str) and ":" in node.value:
-            return self.construct_scalar(node)
-        return super().construct_yaml_float(node)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
-_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
-
-
-def _compose(text: str, source: str) -> yaml.Node | None:
-    """The node tree (for line numbers); syntax errors and duplicate keys refused."""
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise PolicyError([f"{source}:{line}: {exc.problem or exc}"]) from None
-    duplicates = [f"{source}:{key.start_mark.line + 1}: duplicate key {key.value!r}"
-                  for key in _duplicate_keys(node)]
-    if duplicates:
-        raise PolicyError(duplicates)
-    return node
-
-
-def _duplicate_keys(node: yaml.Node | None) -> Iterator[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    yield key
-                seen.add(key.value)
-            yield from _duplicate_keys(value)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _duplicate_keys(item)
-
-
-def _located(messages: Any, root: yaml.Node | None, source: str) -> list[str]:
-    """marshmallow's nested messages as ``file:line: path: message`` lines."""
-    out = []
-    for path, message in _flatten(messages, ()):
-        node = _node_at(root, path)
-        line = node.start_mark.line + 1 if node is not None else 1
-        shown = ".".join(str(part) for part in path if part not in ("_schema", "value"))
-        out.append(f"{source}:{line}: {shown or '(top)'}: {message}")
-    return out
-
-
-def _flatten(messages: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            yield from _flatten(value, (*path, key))
-    elif isinstance(messages, list):
-        for item in messages:
-            yield from _flatten(item, path)
-    else:
-        yield path, str(messages)
-
-
-def _node_at(root: yaml.Node | None, path: Iterable[Any]) -> yaml.Node | None:
-    """The deepest node along ``path``; marshmallow's ``key``/``value`` steps of a Dict field
-    point at the entry's key or stay on its value."""
-    node, key_node = root, root
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            entry = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            if entry is not None:
-                key_node, node = entry
-                continue
-            if part == "key":
-                return key_node
-            if part in ("value", "_schema"):
-                continue
-            return node
-        if isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
-                and 0 <= part < len(node.value):
-            key_node = node = node.value[part]
-            continue
-        return node
-    return node
+def _located(messages: Any, document: Document, source: str) -> list[ConfigFileError]:
+    """marshmallow's nested messages at the line where each value (or its parent) starts."""
+    return [ConfigFileError(source, document.value_line(path) or 1, dotted(path) or "(top)",
+                            message)
+            for path, message in walk_messages(messages, dict_steps=True)]
 
 
 # marshmallow fields and schemas: validation and coercion only; _build makes dataclasses.

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, cast
 
 from monitor.config import Config
+from monitor.configfile import ConfigFileError, KeyPath, parse_yaml
 from monitor.localtime import BUILDING, zone
-from monitor.notify import envyaml
 from monitor.reports.run import KINDS, Kind, Request, file_name, resolve_zone, write
 from monitor.reports.timerange import RELATIVE, relative_range
 
@@ -32,11 +32,9 @@ FILE_NAME = "reports.yaml"
 FORMATS = ("html", "csv", "json")
 
 
-class ScheduleError(ValueError):
-    """A mistake in reports.yaml: ``file:line: reports[i]: message``, naming entry and key."""
+ScheduleError = ConfigFileError      # the name callers catch: ``file:line: reports[i]: message``
 
 
-KeyPath = tuple[str | int, ...]
 Lines = Callable[[KeyPath], int]     # the line of a key path (0: unknown)
 KEYS = ("name", "cron", "kind", "range", "out_dir", "format", "building", "email", "tz")
 
@@ -59,22 +57,22 @@ def parse_schedule(data: Any, source: str = FILE_NAME,
     """Validated entries; :class:`ScheduleError` for the first problem, at its line."""
     from apscheduler.triggers.cron import CronTrigger
 
-    def where(*path: str | int) -> str:
+    def error(path: KeyPath, message: str) -> ConfigFileError:
         line = lines(path) if lines is not None else 0
-        index = f" reports[{path[1]}]:" if len(path) > 1 else ""
-        return f"{source}:{line}:{index}" if line else f"{source}:{index}"
+        return ConfigFileError(source, line, f"reports[{path[1]}]" if len(path) > 1 else "",
+                               message)
 
     items = data.get("reports") if isinstance(data, Mapping) else None
     if not isinstance(items, list):
-        raise ScheduleError(f"{where('reports')} needs a list under `reports:`")
+        raise error(("reports",), "needs a list under `reports:`")
     out = []
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
-            raise ScheduleError(f"{where('reports', index)} must be a mapping")
+            raise error(("reports", index), "must be a mapping")
         unknown = sorted(map(str, set(item) - set(KEYS)))
         if unknown:
-            raise ScheduleError(f"{where('reports', index, unknown[0])} unknown key(s) "
-                                f"{', '.join(unknown)} (expected: {', '.join(KEYS)})")
+            raise error(("reports", index, unknown[0]), f"unknown key(s) {', '.join(unknown)} "
+                                                        f"(expected: {', '.join(KEYS)})")
         entry = Scheduled(str(item.get("name") or f"report-{index}"), str(item.get("cron", "")),
                           cast(Kind, item.get("kind")), str(item.get("range", "")),
                           Path(str(item.get("out_dir", ""))), str(item.get("format", "html")),
@@ -82,12 +80,11 @@ def parse_schedule(data: Any, source: str = FILE_NAME,
         problem = _problem(entry)
         if problem is not None:
             key, message = problem
-            raise ScheduleError(f"{where('reports', index, key)} {message}")
+            raise error(("reports", index, key), message)
         try:
             CronTrigger.from_crontab(entry.cron, timezone="UTC")
         except ValueError as exc:
-            raise ScheduleError(f"{where('reports', index, 'cron')} cron {entry.cron!r}: "
-                                f"{exc}") from None
+            raise error(("reports", index, "cron"), f"cron {entry.cron!r}: {exc}") from None
         out.append(entry)
     return out
 
@@ -124,13 +121,13 @@ def load_schedule(rules_dir: Path, env: Mapping[str, str] | None = None) -> list
     if not path.is_file():
         return []
     try:
-        document = envyaml.load(path.read_text(encoding="utf-8"),
-                                os.environ if env is None else env)
-    except envyaml.YamlEnvError as exc:
-        raise ScheduleError(f"{path}:{exc.line}: {exc.message}" if exc.line
-                            else f"{path}: {exc.message}") from None
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScheduleError(f"{path}: cannot read: {exc}") from None
+        raise ConfigFileError(path, 0, "", f"cannot read: {exc}") from None
+    document = parse_yaml(text, os.environ if env is None else env)
+    if document.problems:
+        _, line, message = document.problems[0]
+        raise ConfigFileError(path, line, "", message)
     return parse_schedule(document.data, str(path), document.line)
 
 
@@ -157,8 +154,8 @@ def _mailer(config: Config) -> Callable[[Scheduled, Path], None]:
         channels = load_channels(config.rules_dir / "channels.yaml", os.environ)
         channel = channels.get(entry.email or "")
         if not isinstance(channel, EmailChannel):
-            raise ScheduleError(f"report {entry.name}: {entry.email!r} is not an e-mail "
-                                "channel in channels.yaml")
+            raise ConfigFileError(config.rules_dir / FILE_NAME, 0, f"report {entry.name}",
+                                  f"{entry.email!r} is not an e-mail channel in channels.yaml")
         # One SMTP session, the same TLS/auth handling as notifications.
         EmailSender(channel)._send(report_message(entry, path, channel.from_addr, channel.to))
 

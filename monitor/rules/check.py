@@ -21,8 +21,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-
+from monitor.configfile import parse_yaml
 from monitor.notify.policy import PolicyError
 from monitor.rules.load import CONFIG_FILES, ParsedFile, RuleFileError, parse_dir, parse_file
 from monitor.rules.model import Group
@@ -105,7 +104,7 @@ def config_file_errors(path: Path, env: Mapping[str, str]) -> list[str]:
         else:
             load_schedule(path.parent, env)
     except PolicyError as exc:
-        return list(exc.errors)
+        return [str(error) for error in exc.errors]
     except ValueError as exc:
         return [str(exc)]
     return []
@@ -135,7 +134,7 @@ def config_errors(directory: Path, env: Mapping[str, str], *, channels: bool = T
     try:
         load_policy(directory / "notify.yaml", env)
     except PolicyError as exc:
-        errors.extend(exc.errors)
+        errors.extend(str(error) for error in exc.errors)
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(f"{directory / 'notify.yaml'}: cannot read: {exc}")
     try:
@@ -158,14 +157,15 @@ def read_channel_names(path: Path) -> tuple[set[str] | None, list[RuleFileError]
     if not path.is_file():
         return None, []
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [RuleFileError(str(path), 0, "", f"cannot read: {exc}")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = int(mark.line) + 1 if mark is not None else 0
-        return None, [RuleFileError(str(path), line, "", f"not valid YAML: {exc}")]
-    channels = document.get("channels") if isinstance(document, Mapping) else None
+    document = parse_yaml(text)
+    if document.data is None and document.problems:
+        _, line, message = document.problems[0]
+        return None, [RuleFileError(str(path), line, "", message)]
+    data = document.data
+    channels = data.get("channels") if isinstance(data, Mapping) else None
     if channels is not None and not isinstance(channels, Mapping):
         message = "must be a mapping of channel name → settings"
         return None, [RuleFileError(str(path), 0, "channels", message)]

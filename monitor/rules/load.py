@@ -5,8 +5,8 @@ is deployed, so an error is only worth something if it names the file, the
 line and the key to fix -- and if all of a file's mistakes come out in one
 run instead of one per edit. Hence three steps, each with one job:
 
-1. ``yaml.compose`` keeps every node's start mark; :class:`_Plain` turns the
-   node tree into plain data plus a map from key path to line.
+1. :func:`monitor.configfile.parse_yaml` turns the file into plain data plus a
+   map from key path to line, noting YAML-level problems (duplicate keys).
 2. marshmallow schemas, one per concept (group, rule, level threshold,
    no_data, incident match), validate the plain data. Their nested error
    messages are keyed by the same paths, so each one finds its line.
@@ -30,10 +30,16 @@ from typing import Any, Literal, cast
 
 import jinja2
 import jinja2.meta
-import yaml
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
+from monitor.configfile import (
+    ConfigFileError,
+    ConfigFileErrors,
+    dotted,
+    parse_yaml,
+    walk_messages,
+)
 from monitor.durations import seconds_or_duration
 from monitor.ingest.vocabulary import SENSOR_TYPES
 from monitor.rules.model import (
@@ -117,35 +123,8 @@ _FRIENDLY = {
 }
 
 
-class RuleFileError(Exception):
-    """One mistake: ``file:line: field: message``; line 0 means the whole file."""
-
-    def __init__(self, file: str, line: int, field: str, message: str) -> None:
-        super().__init__(file, line, field, message)
-        self.file = file
-        self.line = line
-        self.field = field
-        self.message = message
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        if self.field:
-            return f"{where}: {self.field}: {self.message}"
-        return f"{where}: {self.message}"
-
-
-class RuleFileErrors(Exception):  # noqa: N818 -- the issue names it so
-    """Every mistake found, so one run of ``zrmon rules check`` shows them all."""
-
-    def __init__(self, errors: list[RuleFileError]) -> None:
-        super().__init__("\n".join(str(error) for error in errors))
-        self.errors = list(errors)
-
-    def __iter__(self) -> Iterator[RuleFileError]:
-        return iter(self.errors)
-
-    def __len__(self) -> int:
-        return len(self.errors)
+RuleFileError = ConfigFileError      # the names rule-file callers catch
+RuleFileErrors = ConfigFileErrors
 
 
 # ---------------------------------------------------------------- durations
@@ -598,93 +577,6 @@ class GroupSchema(_Strict):
     rules = fields.List(fields.Nested(RuleSchema), required=True)
 
 
-# ---------------------------------------------------------------- YAML with lines
-
-_FAILED = object()     # a scalar YAML could not construct (already reported)
-
-
-class _Plain:
-    """Plain Python data from a composed YAML tree, remembering the line of every key."""
-
-    def __init__(self) -> None:
-        self.lines: dict[FieldPath, int] = {}
-        self.problems: list[tuple[FieldPath, int, str]] = []
-        self.failed: set[str] = set()       # dotted paths of values YAML could not construct
-        self._constructor = yaml.SafeLoader("")
-        self._open: set[int] = set()
-
-    def convert(self, node: yaml.Node, path: FieldPath) -> Any:
-        if id(node) in self._open:
-            self.problems.append((path, _line(node), "an alias refers to itself"))
-            self.failed.add(_dotted(path))
-            return None
-        self._open.add(id(node))
-        try:
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, path)
-            if isinstance(node, yaml.SequenceNode):
-                return [self._item(child, (*path, index)) for index, child in enumerate(node.value)]
-            value = self._scalar(node, path)
-            if value is _FAILED:
-                self.failed.add(_dotted(path))
-                return None
-            return value
-        finally:
-            self._open.discard(id(node))
-
-    def _item(self, node: yaml.Node, path: FieldPath) -> Any:
-        self.lines[path] = _line(node)
-        return self.convert(node, path)
-
-    def _scalar(self, node: yaml.Node, path: FieldPath, *, report: bool = True) -> Any:
-        try:
-            return self._constructor.construct_object(node, deep=True)
-        except yaml.MarkedYAMLError as exc:
-            self._constructor.recursive_objects.pop(node, None)    # left behind on failure
-            if report:
-                self.problems.append((path, _line(node), exc.problem or str(exc)))
-            return _FAILED
-
-    def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[Any, Any]:
-        self._duplicates(node, path)
-        try:
-            self._constructor.flatten_mapping(node)     # YAML merge keys (<<: *anchor)
-        except yaml.MarkedYAMLError as exc:
-            self.problems.append((path, _line(node), exc.problem or str(exc)))
-            return {}
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.problems.append((path, _line(key_node), "keys must be plain names"))
-                continue
-            key = self._scalar(key_node, path)
-            if key is _FAILED:
-                continue
-            here = (*path, key)
-            self.lines[here] = _line(key_node)
-            out[key] = self.convert(value_node, here)
-        return out
-
-    def _duplicates(self, node: yaml.MappingNode, path: FieldPath) -> None:
-        """PyYAML keeps the last of two equal keys; a rule file must not say it twice."""
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                continue
-            key = self._scalar(key_node, path, report=False)     # _mapping reports it
-            if key is _FAILED:
-                continue
-            if key in seen:
-                self.problems.append(((*path, key), _line(key_node),
-                                      f"duplicate key (first at line {seen[key]})"))
-            else:
-                seen[key] = _line(key_node)
-
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1 if node.start_mark is not None else 1
-
-
 # ---------------------------------------------------------------- loading
 
 @dataclass(frozen=True)
@@ -709,11 +601,7 @@ class ParsedFile:
         return 1
 
     def error(self, path: FieldPath, message: str) -> RuleFileError:
-        return RuleFileError(str(self.path), self.line(path), _dotted(path), message)
-
-
-def _dotted(path: FieldPath) -> str:
-    return ".".join(str(key) for key in path)
+        return RuleFileError(str(self.path), self.line(path), dotted(path), message)
 
 
 def parse_file(path: Path) -> ParsedFile:
@@ -722,19 +610,17 @@ def parse_file(path: Path) -> ParsedFile:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return _unreadable(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        return _unreadable(path, f"not valid YAML: {_yaml_reason(exc)}", _yaml_line(exc))
-    plain = _Plain()
-    data = plain.convert(root, ()) if root is not None else {}
-    lines = {(): _line(root) if root is not None else 1, **plain.lines}
+    document = parse_yaml(text)
+    if document.data is None and document.problems:
+        _, line, message = document.problems[0]
+        return _unreadable(path, message, line)
+    data = document.data if document.data is not None else {}
+    lines = {**document.lines, (): document.lines.get((), 1)}
     parsed = ParsedFile(path, data, lines, None, ())
-    errors = [RuleFileError(str(path), line, _dotted(where), message)
-              for where, line, message in plain.problems]
+    errors = document.errors(path)
     valid, schema_errors = _validate(parsed)
     # A value YAML could not construct is None to the schema: one error for it is enough.
-    errors += [error for error in schema_errors if error.field not in plain.failed]
+    errors += [error for error in schema_errors if error.field not in document.failed]
     errors += _duplicate_rule_names(parsed)
     if errors:
         return replace(parsed, errors=tuple(sorted(errors, key=_order)))
@@ -743,17 +629,6 @@ def parse_file(path: Path) -> ParsedFile:
 
 def _unreadable(path: Path, message: str, line: int = 0) -> ParsedFile:
     return ParsedFile(path, None, {}, None, (RuleFileError(str(path), line, "", message),))
-
-
-def _yaml_reason(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        return exc.problem or exc.context or "syntax error"
-    return str(exc)
-
-
-def _yaml_line(exc: yaml.YAMLError) -> int:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return int(mark.line) + 1 if mark is not None else 0
 
 
 def _order(error: RuleFileError) -> tuple[int, str]:
@@ -765,19 +640,7 @@ def _validate(parsed: ParsedFile) -> tuple[dict[str, Any], list[RuleFileError]]:
         return GroupSchema().load(parsed.data), []
     except ValidationError as exc:
         return {}, [parsed.error(path, _FRIENDLY.get(message, message))
-                    for path, message in _flatten(exc.messages, ())]
-
-
-def _flatten(messages: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
-    """marshmallow's nested messages as (key path, message); ``_schema`` means the parent."""
-    if isinstance(messages, Mapping):
-        for key, inner in messages.items():
-            yield from _flatten(inner, path if key == "_schema" else (*path, key))
-    elif isinstance(messages, list):
-        for inner in messages:
-            yield from _flatten(inner, path)
-    else:
-        yield path, str(messages)
+                    for path, message in walk_messages(exc.messages)]
 
 
 def _duplicate_rule_names(parsed: ParsedFile) -> list[RuleFileError]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.configfile import expand_env
 from monitor.notify.channels import (
     ChannelError,
     EmailChannel,
@@ -15,7 +16,6 @@ from monitor.notify.channels import (
     WebhookChannel,
     load_channels,
 )
-from monitor.notify.envyaml import expand_env
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -36,7 +36,7 @@ def berlin_ns(text: str) -> int:
 def errors_of(text: str) -> list[str]:
     with pytest.raises(PolicyError) as caught:
         parse_policy(text, "notify.yaml")
-    return caught.value.errors
+    return [str(error) for error in caught.value.errors]
 
 
 def test_the_shipped_file_loads_as_documented() -> None:
@@ -142,7 +142,7 @@ def test_cross_field_errors_point_at_the_route() -> None:
 def test_syntax_errors_and_duplicate_keys_have_lines() -> None:
     assert errors_of("grouping: [1\n")[0].startswith("notify.yaml:2:")
     assert errors_of("grouping:\n  group_wait: 1s\n  group_wait: 2s\n") == [
-        "notify.yaml:3: duplicate key 'group_wait'"]
+        "notify.yaml:3: duplicate key 'group_wait' (first at line 2)"]
     assert errors_of("- a\n") == ["notify.yaml:1: expected a mapping at the top level"]
 
 
@@ -243,4 +243,4 @@ def test_a_heartbeat_is_optional_and_its_url_may_come_from_the_environment() -> 
 def test_heartbeat_mistakes_name_their_line(text: str, expected: str) -> None:
     with pytest.raises(PolicyError) as caught:
         parse_policy(text, "notify.yaml", {})
-    assert caught.value.errors == [expected]
+    assert [str(error) for error in caught.value.errors] == [expected]

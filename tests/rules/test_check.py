@@ -114,7 +114,7 @@ def test_a_broken_channels_yaml_is_reported(tmp_path: Path) -> None:
     channels = write(tmp_path / "channels.yaml", "channels:\n  log: {type: log\n")
     errors = check(tmp_path, None)
     assert len(errors) == 1
-    assert errors[0].startswith(f"{channels}:3: not valid YAML")
+    assert errors[0].startswith(f"{channels}:3: invalid YAML")
     write(channels, "channels: [log]\n")
     assert check(tmp_path, None) == [
         f"{channels}: channels: must be a mapping of channel name → settings"]

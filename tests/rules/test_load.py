@@ -549,7 +549,7 @@ def test_duplicate_yaml_keys(tmp_path: Path) -> None:
         levels: {warning: {above: 1}}
         window: 5m
     """)
-    assert found == [(7, "rules.0.window", "duplicate key (first at line 5)")]
+    assert found == [(7, "rules.0.window", "duplicate key 'window' (first at line 5)")]
 
 
 def test_yaml_values_it_cannot_construct_are_one_error_each(tmp_path: Path) -> None:
@@ -572,7 +572,7 @@ def test_yaml_syntax_error_has_its_line(tmp_path: Path) -> None:
     assert len(found) == 1
     line, field, message = found[0]
     assert (line, field) == (4, "")
-    assert message.startswith("not valid YAML: ")
+    assert message.startswith("invalid YAML: ")
 
 
 def test_whole_file_problems(tmp_path: Path) -> None:
@@ -580,7 +580,7 @@ def test_whole_file_problems(tmp_path: Path) -> None:
         (1, "group", "required key is missing"), (1, "rules", "required key is missing")]
     assert errors(write(tmp_path, "- group: g\n")) == [(1, "", "must be a mapping")]
     assert errors(write(tmp_path, "# comment\n\ngroup: g\nrules: []\nrules: []\n")) == [
-        (5, "rules", "duplicate key (first at line 4)")]
+        (5, "rules", "duplicate key 'rules' (first at line 4)")]
     missing = tmp_path / "missing.yaml"
     assert errors(missing)[0][:2] == (0, "")
     undecodable = tmp_path / "latin1.yaml"
