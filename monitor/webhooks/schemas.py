@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, NamedTuple, TypeGuard
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load
 
+from monitor.configfile import dotted, walk_messages
 from monitor.timeutil import TimeParseError, to_ns
 from monitor.webhooks.catalog import load_catalog
 
@@ -903,26 +904,6 @@ def validate_reading(data: object) -> dict[str, Any]:
     return _fast_reading(data)
 
 
-def _walk(messages: object, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            if key == "_schema":  # a message about the level itself
-                child = path or "_schema"
-            elif path:
-                child = f"{path}.{key}"
-            else:
-                child = str(key)
-            yield from _walk(value, child)
-    elif isinstance(messages, list | tuple):
-        for index, item in enumerate(messages):
-            if isinstance(item, Mapping | list | tuple):
-                yield from _walk(item, f"{path}.{index}" if path else str(index))
-            else:
-                yield (path or "_schema"), str(item)
-    else:
-        yield (path or "_schema"), str(messages)
-
-
 TRUNCATED = "_truncated"
 
 
@@ -941,7 +922,8 @@ def flatten_errors(messages: object, limit: int | None = None) -> dict[str, list
     to report than one with ``limit``.
     """
     flat: dict[str, list[str]] = {}
-    for path, message in _walk(messages, ""):
+    for keys, message in walk_messages(messages):
+        path = dotted(keys) or "_schema"
         if limit is not None and path not in flat and len(flat) >= limit:
             flat[TRUNCATED] = [truncation_note(limit)]
             break
