@@ -23,10 +23,10 @@ from typing import Any
 
 from monitor.atomicfile import StateFileError
 from monitor.config import Config, ConfigError
+from monitor.exitcodes import EXIT_USAGE
 from monitor.store.lock import LOCK_FD_ENV, AlreadyRunningError, RoleLock, inherited
 from monitor.store.quarantine import Quarantine
 
-EXIT_USAGE = 2
 Handler = Callable[[Config, argparse.Namespace], int]
 
 

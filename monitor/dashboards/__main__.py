@@ -11,10 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from monitor.exitcodes import EXIT_STALE, EXIT_USAGE
 from monitor.rules.load import RuleFileErrors
-
-EXIT_STALE = 1
-EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

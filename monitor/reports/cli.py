@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Config
-
-EXIT_USAGE = 2
+from monitor.exitcodes import EXIT_USAGE
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],

@@ -13,9 +13,8 @@ from types import FrameType
 from typing import Any
 
 from monitor.config import Config
+from monitor.exitcodes import EXIT_USAGE
 from monitor.timeutil import TimeParseError, ns_to_iso, to_ns
-
-EXIT_USAGE = 2
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],

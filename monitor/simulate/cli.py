@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.config import Config
+from monitor.exitcodes import EXIT_USAGE
 
-EXIT_USAGE = 2
 MAX_ROOMS = 10_000
 log = logging.getLogger("monitor.simulate")
 

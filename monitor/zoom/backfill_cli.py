@@ -16,13 +16,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from monitor.config import Config
+from monitor.exitcodes import EXIT_INTERRUPTED, EXIT_USAGE
+from monitor.timeutil import NS_PER_S
 
 if TYPE_CHECKING:
     from monitor.zoom.client import ZoomApi
 
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-NS_PER_S = 1_000_000_000
 READINGS_PER_ROOM_DAY = 9 * 288      # nine sensor types every 5 minutes
 
 

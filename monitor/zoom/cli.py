@@ -13,11 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor.config import Config
+from monitor.exitcodes import EXIT_USAGE
 from monitor.zoom.backfill_cli import add_command as add_backfill_command
 from monitor.zoom.backfill_cli import cmd_backfill
 from monitor.zoom.sync_cli import add_sync_command, cmd_zoom_rooms_cached, cmd_zoom_sync
-
-EXIT_USAGE = 2
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor.config import Config
-
-EXIT_USAGE = 2
+from monitor.exitcodes import EXIT_USAGE
 
 
 def add_sync_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
