@@ -57,7 +57,7 @@ def rooms_table(ident: int, limits: dict[str, Limits]) -> Panel:
     targets = [latest(kind, chr(ord("A") + i)) for i, kind in enumerate(ROOM_COLUMNS)]
     targets.append(firing_per_room(chr(ord("A") + len(ROOM_COLUMNS))))
     overrides = [override(sensor(kind).label, **coloured_cells(limit_steps(limits[kind])),
-                          unit=sensor(kind).unit)
+                          unit=sensor(kind).grafana_unit)
                  for kind in ROOM_COLUMNS if kind in limits]
     overrides.append(override("rules firing", **coloured_cells(ALERT_STEPS)))
     return table_panel(

@@ -44,7 +44,7 @@ def sensor_panel(ident: int, sensor_type: str, limits: Limits | None) -> Panel:
     if sensor_type == "CO2":
         targets.append(series("D", "max", PEOPLE, f"{BY_ROOM} people"))
         description += " People count (max per interval) on the right axis."
-    panel = time_series(ident, info.label, targets, unit=info.unit, description=description,
+    panel = time_series(ident, info.label, targets, unit=info.grafana_unit, description=description,
                         limits=limits)
     overrides: list[Override] = [regexp_override(".* (min|max)$", custom__lineWidth=1,
                                  custom__lineStyle={"dash": [4, 4], "fill": "dash"})]

@@ -12,22 +12,13 @@ import math
 import re
 from typing import Any
 
+from monitor.ingest.vocabulary import sensor_kind
 from monitor.notify.message import Notification, room_name
 from monitor.rules.model import Alert
 from monitor.timeutil import NS_PER_S, human_duration, ns_to_iso
 
 MAX_LINES = 20
 WEBHOOK_VERSION = "1"
-
-# sensor_type → (unit, decimals). Only units Zoom documents; others print bare.
-UNITS: dict[str, tuple[str, int]] = {
-    "CO2": ("ppm", 0),
-    "TEMPERATURE": ("°C", 1),
-    "HUMIDITY": ("%", 0),
-    "PM25": ("µg/m³", 1),
-    "PM10": ("µg/m³", 1),
-    "VOC": ("µg/m³", 0),
-}
 
 # An alert label naming the value's unit, which wins over the sensor's: the evaluator sets
 # "s" for rules whose value is a duration (silent sensors, open incidents), whatever sensor.
@@ -68,7 +59,7 @@ def alert_line(alert: Alert, *, with_rule: bool = False) -> str:
     ``with_rule`` prefixes the rule name, for messages that mix rules.
     """
     sensor = alert.labels.get("sensor_type", "").upper()
-    unit = alert.labels.get("unit") or UNITS.get(sensor, ("", 0))[0]
+    unit = alert.labels.get("unit") or sensor_kind(sensor).unit
     threshold = threshold_text(alert.threshold, unit)
     limit = f" (threshold {threshold})" if threshold else ""
     duration = human_duration((alert.at_ns - alert.starts_at_ns) / NS_PER_S)
@@ -108,8 +99,9 @@ def format_value(value: float | None, sensor_type: str = "", *, unit: str | None
         return human_duration(value)
     if unit:
         return f"{value:g} {unit}"
-    sensor_unit, decimals = UNITS.get(sensor_type.upper(), ("", -1))
-    if decimals < 0:
+    kind = sensor_kind(sensor_type.upper())
+    sensor_unit, decimals = kind.unit, kind.decimals
+    if not sensor_unit or decimals is None:     # a count or index: as it came
         return f"{value:g}"
     return f"{value:.{decimals}f} {sensor_unit}"
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.ingest.vocabulary import PEOPLE, sensor_kind
 from monitor.rules.model import LEVELS
 from monitor.status.levels import OK, RuleSet
 from monitor.status.query import (
@@ -45,18 +46,15 @@ class SensorColumn:
     decimals: int | None = 0          # None: as many as the value needs
 
 
-# Column order and formatting for Zoom's sensor types; unknown types follow, by name.
-KNOWN_SENSORS: tuple[SensorColumn, ...] = (
-    SensorColumn("REAL_TIME_PEOPLE_COUNT", "People"),
-    SensorColumn("CO2", "CO₂", "ppm"),
-    SensorColumn("TEMPERATURE", "Temp.", "°C", 1),
-    SensorColumn("HUMIDITY", "Humidity", "%"),
-    SensorColumn("VOC", "VOC"),
-    SensorColumn("PM25", "PM2.5", "µg/m³", 1),
-    SensorColumn("PM10", "PM10", "µg/m³", 1),
-    SensorColumn("AQI", "AQI"),
-    SensorColumn("AIR_PRESSURE", "Pressure", "hPa"),
-)
+def _column(sensor_type: str) -> SensorColumn:
+    kind = sensor_kind(sensor_type)
+    return SensorColumn(kind.type, kind.short, kind.unit, kind.decimals)
+
+
+# Column order of Zoom's sensor types (the vocabulary says how each is written);
+# unknown types follow, by name.
+KNOWN_SENSORS: tuple[SensorColumn, ...] = tuple(_column(kind) for kind in (
+    PEOPLE, "CO2", "TEMPERATURE", "HUMIDITY", "VOC", "PM25", "PM10", "AQI", "AIR_PRESSURE"))
 
 
 @dataclass(frozen=True)
@@ -211,8 +209,7 @@ def _columns(readings: Iterable[Reading]) -> list[SensorColumn]:
     present = {reading.sensor_type for reading in readings}
     known = [column for column in KNOWN_SENSORS if column.sensor_type in present]
     names = {column.sensor_type for column in KNOWN_SENSORS}
-    extra = [SensorColumn(kind, kind.replace("_", " ").title(), decimals=None)
-             for kind in sorted(present - names)]
+    extra = [_column(kind) for kind in sorted(present - names)]
     return known + extra
 
 
@@ -344,10 +341,10 @@ def _last_seen(at_ms: int, newest_ms: int | None) -> str:
 
 
 def _format(sensor_type: str, value: float) -> str:
-    column = next((c for c in KNOWN_SENSORS if c.sensor_type == sensor_type), None)
-    if column is None or column.decimals is None:
+    decimals = sensor_kind(sensor_type).decimals
+    if decimals is None:
         return _number(value)
-    return f"{value:,.{column.decimals}f}"
+    return f"{value:,.{decimals}f}"
 
 
 def _number(value: float) -> str:

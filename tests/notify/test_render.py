@@ -54,7 +54,7 @@ def test_alert_lines_carry_room_level_value_unit_threshold_duration_summary() ->
     (12.34, "PM25", "12.3 µg/m³"),
     (40.0, "pm10", "40.0 µg/m³"),
     (250.0, "VOC", "250 µg/m³"),
-    (1013.25, "AIR_PRESSURE", "1013.25"),
+    (1013.25, "AIR_PRESSURE", "1013 hPa"),
     (3.0, "", "3"),
     (None, "CO2", "no value"),
 ])
