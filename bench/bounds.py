@@ -52,6 +52,7 @@ from typing import Any
 
 import requests
 
+from monitor.ingest.measurements import SENSOR_EVENT
 from monitor.webhooks.bounds import Limits
 
 BENCH = Path(__file__).resolve().parent
@@ -112,7 +113,7 @@ def sensor(readings: int, *, valid: bool) -> bytes:
             for i in range(readings)]
     obj = {"id": "bench-room", "room_name": "Bench", "device_id": "dev-bench",
            "sensor_data": data}
-    return dumps(envelope("zoomroom.sensor_data", obj))
+    return dumps(envelope(SENSOR_EVENT, obj))
 
 
 def longest_strings(limit: int) -> bytes:

@@ -91,6 +91,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from monitor.ingest.measurements import SENSOR_EVENT
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 LUA_SCRIPT = BENCH / "wrk_sensor.lua"
@@ -156,7 +158,7 @@ def sensor_event(room_id: str, epoch_s: int) -> bytes:
     stamp = iso(epoch_s)
     readings = [{"date_time": stamp, "sensor_type": kind, "sensor_value": f"{100 + i}.0"}
                 for i, kind in enumerate(SENSOR_TYPES)]
-    event = {"event": "zoomroom.sensor_data", "event_ts": epoch_s * 1000,
+    event = {"event": SENSOR_EVENT, "event_ts": epoch_s * 1000,
              "payload": {"account_id": "acct-bench",
                          "object": {"id": room_id, "room_name": "Lag Probe",
                                     "device_id": "dev-probe", "sensor_data": readings}}}
@@ -504,7 +506,7 @@ def _check_event(body: bytes) -> tuple[str, str]:
     event = json.loads(body)
     obj = event["payload"]["object"]
     readings = obj["sensor_data"]
-    if event["event"] != "zoomroom.sensor_data" or len(readings) != READINGS:
+    if event["event"] != SENSOR_EVENT or len(readings) != READINGS:
         raise ValueError("wrong event or reading count")
     if [r["sensor_type"] for r in readings] != list(SENSOR_TYPES):
         raise ValueError("wrong sensor types")

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.ingest.points import influxql_string
+from monitor.ingest.measurements import ZOOM_ROOM
+from monitor.ingest.points import influxql_ident, influxql_string
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.timeutil import NS_PER_S
 
 log = logging.getLogger(__name__)
 BUILDING = "building"       # the value of --tz / tz: / timezone: meaning "the building's zone"
-ZOOM_ROOM = '"zoom_room"'
 
 
 class UnknownZoneError(ValueError):
@@ -57,7 +57,7 @@ def iso_local(ns: int, tz: tzinfo) -> str:
 
 def building_zones_query(building: str | None = None) -> str:
     where = f' AND "building" = {influxql_string(building)}' if building else ""
-    return (f'SELECT last("timezone") AS "timezone" FROM {ZOOM_ROOM} '
+    return (f'SELECT last("timezone") AS "timezone" FROM {influxql_ident(ZOOM_ROOM)} '
             f"WHERE \"timezone\" != ''{where} GROUP BY \"building\"")
 
 

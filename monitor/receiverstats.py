@@ -36,9 +36,9 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 from monitor.atomicfile import StateFileError
 from monitor.config import Config
+from monitor.ingest.measurements import RECEIVER
 from monitor.ingest.points import Point, encode_lines
 from monitor.jsonutil import read_json_state, write_atomic
-from monitor.rules.model import RECEIVER_MEASUREMENT
 from monitor.store.influx import InfluxClient, InfluxError
 
 log = logging.getLogger("monitor.receiverstats")
@@ -131,7 +131,7 @@ class ReceiverStats:
             state = {}
         written = state.get("totals", {}) if state.get("generation") == self.generation else {}
         fields = increase(totals, written)
-        point = Point(RECEIVER_MEASUREMENT, {}, dict(fields), self.clock())
+        point = Point(RECEIVER, {}, dict(fields), self.clock())
         try:
             self.influx.write(encode_lines([point]))
         except InfluxError as exc:

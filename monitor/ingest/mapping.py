@@ -16,19 +16,20 @@ from typing import Any
 
 from monitor.ingest.annotations import event_tags, event_title
 from monitor.ingest.incidents import Incident, IncidentBook, IncidentChange
+from monitor.ingest.measurements import (
+    ALERT_EVENTS,
+    ROOM_ALERT,
+    ROOM_INCIDENT,
+    SENSOR,
+    SENSOR_EVENT,
+    ZOOM_EVENT,
+    ZOOM_ROOM,
+)
 from monitor.ingest.points import Batch, Delete, Point, clean_tags
 from monitor.ingest.registry import Registry
 from monitor.ingest.snapshot import ROOM_OFFLINE, SNAPSHOT_EVENT, apply_snapshot
 from monitor.ingest.vocabulary import ALERT_KINDS, ALERT_TYPES, COMPONENTS, KIND_CLEARED, word
 
-SENSOR = "sensor"
-ROOM_ALERT = "room_alert"
-ROOM_INCIDENT = "room_incident"
-ZOOM_EVENT = "zoom_event"
-ZOOM_ROOM = "zoom_room"   # a room as the last registry snapshot saw it (one point per sync)
-
-ALERT_EVENTS = frozenset({"zoomroom.alert", "zoomroom.delayed_alert"})
-SENSOR_EVENT = "zoomroom.sensor_data"
 PEOPLE_COUNT = "REAL_TIME_PEOPLE_COUNT"
 PEOPLE_MAX_GAP_NS = 300 * 1_000_000_000
 _ROOM_REGISTRY_EVENTS = frozenset({"zoomroom.created", "zoomroom.updated", "zoomroom.deleted"})

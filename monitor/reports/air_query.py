@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.ingest.points import influxql_string
+from monitor.ingest.measurements import CHECKED_IN_EVENT, CHECKED_OUT_EVENT, ZOOM_EVENT
+from monitor.ingest.points import influxql_ident, influxql_string
 from monitor.reports.airmaths import (
     HourRow,
     Stats,
@@ -124,8 +125,9 @@ def hourly_query(sensor: str, span: TimeRange, room_ids: Iterable[str]) -> str:
 
 
 def checkin_query(span: TimeRange) -> str:
-    return ('SELECT "title", "event" FROM "zoom_event" WHERE ("event" = \'zoomroom.checked_in\' '
-            'OR "event" = \'zoomroom.checked_out\') '
+    return (f'SELECT "title", "event" FROM {influxql_ident(ZOOM_EVENT)} '
+            f'WHERE ("event" = {influxql_string(CHECKED_IN_EVENT)} '
+            f'OR "event" = {influxql_string(CHECKED_OUT_EVENT)}) '
             f"AND time >= {span.start_ns - CHECKIN_MAX_NS} AND time < {span.end_ns} "
             'GROUP BY "room_id"')
 

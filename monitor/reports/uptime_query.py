@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.ingest.measurements import ROOM_INCIDENT
+from monitor.ingest.points import influxql_ident
 from monitor.reports.rooms import Room, room_labels
 from monitor.reports.timerange import TimeRange
 from monitor.reports.uptime import Incident, Uptime, fleet_uptime, room_uptime
@@ -30,7 +32,7 @@ class UptimeReport:
 def incidents_query(span: TimeRange) -> str:
     start_ms = span.start_ns // NS_PER_MS
     return ('SELECT "start_ms", "end_ms", "open", "room_name", "room_id", "alert_name", '
-            '"component_name", "building", "floor" FROM "room_incident" '
+            f'"component_name", "building", "floor" FROM {influxql_ident(ROOM_INCIDENT)} '
             f'WHERE time < {span.end_ns} AND ("open" = true OR "end_ms" > {start_ms})')
 
 

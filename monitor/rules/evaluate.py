@@ -26,6 +26,7 @@ from typing import Any
 
 import jinja2
 
+from monitor.ingest.measurements import RULE_STATE
 from monitor.ingest.points import Point, clean_tags, encode_lines
 from monitor.jsonutil import write_atomic
 from monitor.metrics import GROUP_EVALUATION_SECONDS, RULE_ERRORS, RULE_EVALUATIONS
@@ -45,7 +46,6 @@ from monitor.store.influx import InfluxClient, InfluxError, Series
 from monitor.timeutil import human_duration
 
 log = logging.getLogger(__name__)
-RULE_STATE = "rule_state"
 QUERY_CONCURRENCY = 2   # queries in flight per group: one query already uses both cores
 MAX_ROOM_FILTER = 200   # a regex of more room ids costs more than reading every room
 # Rule kinds whose value is a duration in seconds (silent for, incident open for): their

@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from monitor.ingest.measurements import RECEIVER, ROOM_INCIDENT, SENSOR
 from monitor.ingest.points import influxql_ident, influxql_string
 from monitor.rules.model import (
     FLEET_NAME,
     FLEET_ROOM,
-    RECEIVER_MEASUREMENT,
     Rule,
     Threshold,
     required_bound,
@@ -71,7 +71,7 @@ def build_query(rule: Rule, at_ns: int, *, breaching_only: bool = False,
              *time_bounds(at_ns, lookback)]
     if rooms is not None:
         where.append(f'"room_id" =~ /^({"|".join(_regex_literal(r) for r in sorted(rooms))})$/')
-    source = '"sensor"'
+    source = influxql_ident(SENSOR)
     if rule.kind == "rate":
         source = _rate_steps(where)
         where = []
@@ -93,10 +93,10 @@ def _receiver_query(rule: Rule, at_ns: int, *, breaching_only: bool) -> str:
     field = influxql_ident(rule.receiver or "")
     if rule.kind == "no_data":
         bounds = " AND ".join(time_bounds(at_ns, SILENT_LOOKBACK_S))
-        return (f'SELECT last({field}) AS "value" FROM "{RECEIVER_MEASUREMENT}" '
+        return (f'SELECT last({field}) AS "value" FROM {influxql_ident(RECEIVER)} '
                 f"WHERE {field} > 0 AND {bounds}")
     bounds = " AND ".join(time_bounds(at_ns, rule.window_s))
-    inner = f'SELECT sum({field}) AS "value" FROM "{RECEIVER_MEASUREMENT}" WHERE {bounds}'
+    inner = f'SELECT sum({field}) AS "value" FROM {influxql_ident(RECEIVER)} WHERE {bounds}'
     outer = flat_select(inner, ("value",))
     if breaching_only and can_filter_breaches(rule):
         outer += f" WHERE {breach_condition(rule)}"
@@ -111,8 +111,8 @@ def _rate_steps(where: list[str]) -> str:
     no change to sum, so the room has no sample (a rate needs two readings)
     rather than a rate of 0.
     """
-    return (f'(SELECT difference("value") AS "step" FROM "sensor" WHERE {" AND ".join(where)} '
-            f"GROUP BY {idents(ROOM_TAGS)})")
+    return (f'(SELECT difference("value") AS "step" FROM {influxql_ident(SENSOR)} '
+            f'WHERE {" AND ".join(where)} GROUP BY {idents(ROOM_TAGS)})')
 
 
 def can_filter_breaches(rule: Rule) -> bool:
@@ -168,7 +168,7 @@ def _incident_query(rule: Rule, at_ns: int) -> str:
     if match is not None and match.component is not None:
         where.append(f'"component" = {influxql_string(str(match.component))}')
     inner = (f'SELECT min("start_ms") AS "start_ms", last("room_name") AS "room_name" '
-             f'FROM "room_incident" WHERE {" AND ".join(where)} '
+             f'FROM {influxql_ident(ROOM_INCIDENT)} WHERE {" AND ".join(where)} '
              f'GROUP BY {idents(("room_id", "building", "floor"))}')
     return flat_select(inner, ("start_ms", "room_name", "room_id", "building", "floor"))
 

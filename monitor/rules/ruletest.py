@@ -42,6 +42,7 @@ from typing import Any
 import yaml
 
 from monitor.config import Config
+from monitor.ingest.measurements import ROOM_INCIDENT, SENSOR
 from monitor.ingest.points import Point, encode_lines
 from monitor.notify.dispatch import Dispatcher
 from monitor.notify.message import Notification
@@ -184,7 +185,7 @@ def _points(case: dict[str, Any]) -> list[Point]:
     points = []
     for series in case.get("input_series", []):
         labels = {str(k): str(v) for k, v in (series.get("labels") or {}).items()}
-        measurement = str(series.get("measurement", "sensor"))
+        measurement = str(series.get("measurement", SENSOR))
         name = str(series.get("field", "value"))
         for i, value in enumerate(expand(str(series["values"]))):
             if value is not None:
@@ -208,7 +209,7 @@ def _incident(item: dict[str, Any], *, closed: bool) -> Point:
         fields.update(open=False, end_ms=end // 10**6, duration_s=(end - start) / NS)
     tags = {"room_id": str(item["room_id"]), "alert_type": str(item.get("alert_type", 0)),
             "component": str(item.get("component", 0))}
-    return Point("room_incident", tags, fields, start)
+    return Point(ROOM_INCIDENT, tags, fields, start)
 
 
 def _check_alerts(expected: dict[str, Any], current: list[Alert], offset: int) -> list[str]:

@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from monitor.simulate.events import ALERT_EVENT, SENSOR_EVENT, TRIGGERED, Event
+from monitor.ingest.measurements import ALERT_EVENT, SENSOR_EVENT
+from monitor.simulate.events import TRIGGERED, Event
 from monitor.simulate.fleet import Fleet, zoom_id
 from monitor.timeutil import NS_PER_S, to_ns
 from monitor.zoom.fake import (

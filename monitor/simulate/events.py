@@ -12,11 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.ingest.measurements import ALERT_EVENT, SENSOR_EVENT
 from monitor.simulate.fleet import Fleet, Location, Room
 from monitor.simulate.schedule import Meeting
 
-ALERT_EVENT = "zoomroom.alert"
-SENSOR_EVENT = "zoomroom.sensor_data"
 ROOM_OFFLINE = 3                 # alert_type: the Zoom Room is offline
 ZOOM_ROOMS_COMPUTER = 1          # component
 TRIGGERED, CLEARED = 1, 2        # alert_kind

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from monitor.ingest.measurements import ROOM_INCIDENT, RULE_STATE, SENSOR
 from monitor.ingest.points import influxql_ident
-from monitor.rules.evaluate import RULE_STATE
 from monitor.rules.query import (
     INCIDENT_LOOKBACK_S,
     ROOM_TAGS,
@@ -84,7 +84,7 @@ class Snapshot:
 
 def readings_query(at_ns: int) -> str:
     where = _bounds(at_ns, READINGS_LOOKBACK_S)
-    inner = (f'SELECT last("value") AS "value" FROM "sensor" WHERE {where} '
+    inner = (f'SELECT last("value") AS "value" FROM {influxql_ident(SENSOR)} WHERE {where} '
              f"GROUP BY {idents((*ROOM_TAGS, 'sensor_type'))}")
     return flat_select(inner, ("value", *ROOM_TAGS, "sensor_type"))
 
@@ -93,7 +93,7 @@ def incidents_query(at_ns: int) -> str:
     """Raw points, already one series: only open incidents, a handful even at scale."""
     columns = ("start_ms", "room_name", "room_id", "building", "floor", "alert_type",
                "alert_name", "component_name")
-    return (f'SELECT {idents(columns)} FROM "room_incident" WHERE "open" = true '
+    return (f'SELECT {idents(columns)} FROM {influxql_ident(ROOM_INCIDENT)} WHERE "open" = true '
             f"AND {_bounds(at_ns, HISTORY_LOOKBACK_S)}")
 
 

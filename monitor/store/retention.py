@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from monitor.config import Config, retention_seconds
 from monitor.durations import duration_seconds
+from monitor.ingest.measurements import SENSOR
 from monitor.ingest.points import influxql_ident
 from monitor.store.influx import InfluxClient
 from monitor.timeutil import NS_PER_S
@@ -28,7 +29,7 @@ from monitor.timeutil import NS_PER_S
 RAW_RP = "autogen"
 ROLLUP_RP = "rollup"
 ROLLUP_SHARD_S = 26 * 7 * 86400
-SOURCE = "sensor"
+SOURCE = SENSOR
 CQ_PREFIX = "zrmon_"
 
 

@@ -24,7 +24,8 @@ from typing import Any
 from monitor import jsonutil
 from monitor.atomicfile import StateFileError, backup_sqlite
 from monitor.config import Config
-from monitor.ingest.mapping import SENSOR, SENSOR_EVENT, IngestState, map_event
+from monitor.ingest.mapping import IngestState, map_event
+from monitor.ingest.measurements import SENSOR, SENSOR_EVENT
 from monitor.ingest.points import Batch, Delete, LineEncoder, Point, influxql_string
 from monitor.metrics import (
     DUPLICATES_SKIPPED,

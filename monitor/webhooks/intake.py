@@ -14,6 +14,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from monitor import jsonutil
+from monitor.ingest.measurements import SENSOR_EVENT
 from monitor.webhooks import bounds
 from monitor.webhooks.bounds import LimitExceeded, Limits
 from monitor.webhooks.privacy import could_need_scrub, needs_scrub, scrub
@@ -25,7 +26,6 @@ from monitor.webhooks.schemas import (
     validate_event,
 )
 
-SENSOR_EVENT = "zoomroom.sensor_data"
 #: Fields named in one answer or quarantine entry. 250,000 bad items are one
 #: mistake; naming each would cost more than the rest of the request (and
 #: make a 48 MB answer), so the first ones are named and the rest counted out.

@@ -30,6 +30,7 @@ from typing import Any, ClassVar, NamedTuple, TypeGuard
 from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load
 
 from monitor.configfile import dotted, walk_messages
+from monitor.ingest.measurements import SENSOR_EVENT
 from monitor.timeutil import TimeParseError, to_ns
 from monitor.webhooks.catalog import load_catalog
 
@@ -48,7 +49,7 @@ __all__ = [
     "validate_reading",
 ]
 
-SENSOR_DATA_EVENT = "zoomroom.sensor_data"
+SENSOR_DATA_EVENT = SENSOR_EVENT
 ALERT_EVENTS = frozenset({"zoomroom.alert", "zoomroom.delayed_alert"})
 # Integer codes that storage uses as tags; Zoom keeps adding values, so the
 # documented enums are not enforced.

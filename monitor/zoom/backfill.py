@@ -39,14 +39,15 @@ from urllib.parse import quote
 
 from monitor import jsonutil
 from monitor.config import Config
-from monitor.ingest.points import influxql_string
+from monitor.ingest.measurements import SENSOR, SENSOR_EVENT
+from monitor.ingest.points import influxql_ident, influxql_string
 from monitor.services import limits_of
 from monitor.store.influx import InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import ACTIVE, SEALED, SpoolAppender, list_segments
 from monitor.store.state import read_offsets
 from monitor.timeutil import NS_PER_S, TimeParseError, iso_to_ns
-from monitor.webhooks.intake import SENSOR_EVENT, Intake, Privacy, parse_body, prepare
+from monitor.webhooks.intake import Intake, Privacy, parse_body, prepare
 from monitor.webhooks.privacy import load_salt
 from monitor.zoom.client import ZoomApi, zoom_time
 from monitor.zoom.errors import ZoomRequestError
@@ -156,7 +157,7 @@ class SpoolSink:
         ids = " OR ".join(f'"room_id" = {influxql_string(room_id)}'
                           for room_id in dict.fromkeys((target.id, target.room_id)) if room_id)
         series = self.influx.query(
-            f'SELECT "value", "sensor_type" FROM "sensor" WHERE ({ids}) '
+            f'SELECT "value", "sensor_type" FROM {influxql_ident(SENSOR)} WHERE ({ids}) '
             f"AND time >= {low_s * NS_PER_S} AND time < {high_s * NS_PER_S}", epoch="ns")
         return {(str(row[2]), int(row[0])) for one in series for row in one.values}
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.config import Config
+from monitor.ingest.measurements import ROOM_INCIDENT, SENSOR
 from monitor.ingest.points import influxql_ident, influxql_string
 from monitor.jsonutil import read_json_state, write_atomic
 from monitor.metrics import ZOOM_GAPS
@@ -112,7 +113,7 @@ def reading_gaps(influx: InfluxClient, low_s: int, high_s: int,
     fetched again they could land in a second series if the room's tags changed since
     (a registry sync that placed it in a building).
     """
-    sensor = influxql_ident("sensor")
+    sensor = influxql_ident(SENSOR)
     where = f"time >= {low_s}s AND time < {high_s}s"
     inner = (f'SELECT elapsed("value", 1s) AS "gap" FROM {sensor} WHERE {where} '
              'GROUP BY "room_id"')
@@ -134,7 +135,7 @@ def reading_gaps(influx: InfluxClient, low_s: int, high_s: int,
 def offline_spans(influx: InfluxClient, high_s: int, now_s: int) -> dict[str, list[Span]]:
     """Per room: when it was offline by its ``room_offline`` incidents (open: until now)."""
     out: dict[str, list[Span]] = {}
-    query = (f'SELECT "start_ms", "end_ms" FROM {influxql_ident("room_incident")} WHERE '
+    query = (f'SELECT "start_ms", "end_ms" FROM {influxql_ident(ROOM_INCIDENT)} WHERE '
              f'"alert_name" = {influxql_string(OFFLINE_ALERT)} AND time < {high_s}s '
              'GROUP BY "room_id"')
     for series in influx.query(query, epoch="s"):

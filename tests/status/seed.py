@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from monitor.ingest.incidents import Incident
-from monitor.ingest.mapping import ROOM_INCIDENT, incident_fields
+from monitor.ingest.mapping import incident_fields
+from monitor.ingest.measurements import ROOM_INCIDENT
 from monitor.ingest.points import Point, encode_lines
 from monitor.ingest.vocabulary import ALERT_TYPES, COMPONENTS
 from monitor.rules.evaluate import transition_point
