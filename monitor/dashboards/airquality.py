@@ -27,7 +27,7 @@ from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 
 from monitor.dashboards import variables
 from monitor.dashboards.base import skeleton
-from monitor.dashboards.influxql import Target, room_filter, where
+from monitor.dashboards.influxql import SENSOR_Q, Target, room_filter, where
 from monitor.dashboards.panels import (
     Panel,
     coloured_cells,
@@ -76,9 +76,9 @@ def rollup_share(limits: Limits, group_by: str) -> str:
 def raw_share(limits: Limits, group_by: str) -> str:
     base = (f'"sensor_type" = {influxql_string(limits.sensor)}', *room_filter(), "$timeFilter",
             '"people" > 0')
-    within = ('SELECT 1 + 0 * "value" AS "within", 0 * "value" AS "occupied" FROM "sensor" '
+    within = (f'SELECT 1 + 0 * "value" AS "within", 0 * "value" AS "occupied" FROM {SENSOR_Q} '
               f"WHERE {where(*base, limits.within(_raw_value))}")
-    occupied = ('SELECT 0 * "value" AS "within", 1 + 0 * "value" AS "occupied" FROM "sensor" '
+    occupied = (f'SELECT 0 * "value" AS "within", 1 + 0 * "value" AS "occupied" FROM {SENSOR_Q} '
                 f"WHERE {where(*base)}")
     return _union(sensor(limits.sensor).label, within, occupied, group_by)
 

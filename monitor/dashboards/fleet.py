@@ -6,7 +6,14 @@ from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 
 from monitor.dashboards import variables
 from monitor.dashboards.base import skeleton
-from monitor.dashboards.influxql import Target, room_filter, where
+from monitor.dashboards.influxql import (
+    INCIDENT_Q,
+    RULE_STATE_Q,
+    SENSOR_Q,
+    Target,
+    room_filter,
+    where,
+)
 from monitor.dashboards.panels import (
     Panel,
     coloured_cells,
@@ -32,7 +39,7 @@ OPEN = '"open" = true'
 # The last transition of every (rule, room), whenever it happened: a rule firing
 # for a week wrote nothing since. rule_state holds transitions only, so reading
 # all of it is cheap. Selecting the tags beside last() keeps the transition's own.
-LAST_TRANSITIONS = ('SELECT last("title") AS "title", "status", "level" FROM "rule_state" '
+LAST_TRANSITIONS = (f'SELECT last("title") AS "title", "status", "level" FROM {RULE_STATE_Q} '
                     'WHERE {where} GROUP BY "rule", "room_id", "room_name"')
 
 
@@ -43,7 +50,7 @@ def is_sensor(sensor_type: str) -> str:
 def latest(sensor_type: str, ref_id: str) -> Target:
     label = sensor(sensor_type).label
     conditions = where(is_sensor(sensor_type), *room_filter(), "$timeFilter")
-    return Target(ref_id, f'SELECT last("value") AS "{label}" FROM "sensor" '
+    return Target(ref_id, f'SELECT last("value") AS "{label}" FROM {SENSOR_Q} '
                           f'WHERE {conditions} GROUP BY "room_name"').table()
 
 
@@ -69,7 +76,7 @@ def rooms_table(ident: int, limits: dict[str, Limits]) -> Panel:
 
 def open_incidents(ident: int) -> Panel:
     query = ('SELECT "room_name", "alert_name", "component_name", "building", "floor" '
-             f'FROM "room_incident" WHERE {where(OPEN, *room_filter())}')
+             f'FROM {INCIDENT_Q} WHERE {where(OPEN, *room_filter())}')
     return table_panel(ident, "Incidents open now", [Target("A", query).table()], width=12,
                        description="Zoom incidents (a triggered alert not cleared yet), "
                                    "whenever they started; Time is the start.")
@@ -103,8 +110,8 @@ def build(limits: dict[str, Limits]) -> dashboard_builders.Dashboard:
                      "incidents and firing rules.", time_from="now-1h",
                      variables=[variables.building(), variables.floor(), variables.room()])
     offline = Target("A", 'SELECT count(distinct("room_name")) AS "rooms offline" '
-                          f'FROM "room_incident" WHERE {where(OPEN, ROOM_OFFLINE, *room_filter())}')
-    incidents = Target("A", 'SELECT count("start_ms") AS "open incidents" FROM "room_incident" '
+                          f'FROM {INCIDENT_Q} WHERE {where(OPEN, ROOM_OFFLINE, *room_filter())}')
+    incidents = Target("A", f'SELECT count("start_ms") AS "open incidents" FROM {INCIDENT_Q} '
                             f"WHERE {where(OPEN, *room_filter())}")
     return (board
             .with_panel(stat_panel(next(ident), "Rooms offline now", offline, steps=ALERT_STEPS,

@@ -6,7 +6,7 @@ from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 
 from monitor.dashboards import variables
 from monitor.dashboards.base import skeleton
-from monitor.dashboards.influxql import Target, room_filter, where
+from monitor.dashboards.influxql import INCIDENT_Q, Target, room_filter, where
 from monitor.dashboards.panels import (
     Panel,
     bars,
@@ -48,16 +48,16 @@ def availability_query() -> str:
     """
     filters = where(OFFLINE, *room_filter(), f"time <= {TO}ms")
     closed = (f'SELECT {_clip_end()} - {_clip_start()} AS "down_ms", "room_name" '
-              f'FROM "room_incident" WHERE {where(CLOSED, f""""end_ms" >= {FROM}""", filters)}')
+              f'FROM {INCIDENT_Q} WHERE {where(CLOSED, f""""end_ms" >= {FROM}""", filters)}')
     still_open = (f'SELECT {TO} - {_clip_start()} AS "down_ms", "room_name" '
-                  f'FROM "room_incident" WHERE {where(""""open" = true""", filters)}')
+                  f'FROM {INCIDENT_Q} WHERE {where(""""open" = true""", filters)}')
     return (f'SELECT 100 * (1 - sum("down_ms") / ({TO} - {FROM})) AS "availability", '
             f'sum("down_ms") / 1000 AS "offline", last("room_name") AS "room" '
             f'FROM ({closed}), ({still_open}) GROUP BY "room_id"')
 
 
 def over_time(ident: int) -> Panel:
-    query = ('SELECT count("start_ms") FROM "room_incident" '
+    query = (f'SELECT count("start_ms") FROM {INCIDENT_Q} '
              f"WHERE {where(*room_filter(), '$timeFilter')} "
              'GROUP BY time($__interval), "alert_name", "component_name" fill(none)')
     return bars(ident, "Incidents started, by alert type and component",
@@ -68,7 +68,7 @@ def over_time(ident: int) -> Panel:
 
 def recovery_table(ident: int) -> Panel:
     query = ('SELECT count("duration_s") AS "incidents", mean("duration_s") AS "mean time to '
-             'recover", max("duration_s") AS "longest" FROM "room_incident" '
+             f'recover", max("duration_s") AS "longest" FROM {INCIDENT_Q} '
              f"WHERE {where(CLOSED, *room_filter(), '$timeFilter')} "
              'GROUP BY "alert_name", "component_name"')
     return table_panel(ident, "Time to recover, by alert type and component",
@@ -95,11 +95,11 @@ def build() -> dashboard_builders.Dashboard:
                      "Incidents over time, mean time to recover and room availability.",
                      time_from="now-7d",
                      variables=[variables.building(), variables.floor(), variables.room()])
-    started = Target("A", 'SELECT count("start_ms") AS "incidents" FROM "room_incident" '
+    started = Target("A", f'SELECT count("start_ms") AS "incidents" FROM {INCIDENT_Q} '
                           f"WHERE {where(*room_filter(), '$timeFilter')}")
-    mttr = Target("A", 'SELECT mean("duration_s") AS "mean time to recover" FROM "room_incident" '
+    mttr = Target("A", f'SELECT mean("duration_s") AS "mean time to recover" FROM {INCIDENT_Q} '
                        f"WHERE {where(CLOSED, *room_filter(), '$timeFilter')}")
-    still_open = Target("A", 'SELECT count("start_ms") AS "open" FROM "room_incident" '
+    still_open = Target("A", f'SELECT count("start_ms") AS "open" FROM {INCIDENT_Q} '
                              f'WHERE {where(""""open" = true""", *room_filter())}')
     return (board
             .with_panel(stat_panel(next(ident), "Incidents started", started, width=8,

@@ -15,9 +15,17 @@ from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import dashboard
 
+from monitor.ingest.measurements import ROOM_INCIDENT, RULE_STATE, SENSOR
+from monitor.ingest.points import influxql_ident
+
 DATASOURCE_UID = "zrmon-influxdb"
 DATASOURCE_TYPE = "influxdb"
 ResultFormat = Literal["time_series", "table"]
+
+# The measurements the panels read most, quoted once for the queries' FROM.
+SENSOR_Q = influxql_ident(SENSOR)
+INCIDENT_Q = influxql_ident(ROOM_INCIDENT)
+RULE_STATE_Q = influxql_ident(RULE_STATE)
 
 # The location tags every measurement but `zoom_event` reliably carries.
 BUILDING_FLOOR = ('"building" =~ /^$building$/', '"floor" =~ /^$floor$/')

@@ -17,7 +17,8 @@ from monitor.dashboards.influxql import Annotation, Target, room_filter, where
 from monitor.dashboards.panels import Override, Panel, ids, regexp_override, time_series
 from monitor.dashboards.sensors import PEOPLE, all_sensors, sensor
 from monitor.dashboards.thresholds import Limits
-from monitor.ingest.points import influxql_string
+from monitor.ingest.measurements import ROOM_ALERT, RULE_STATE, ZOOM_EVENT
+from monitor.ingest.points import influxql_ident, influxql_string
 
 UID = "zrmon-room"
 # Field by regex: raw `value`, or the rollup field of the same name as the function.
@@ -58,22 +59,22 @@ def sensor_panel(ident: int, sensor_type: str, limits: Limits | None) -> Panel:
 
 def room_annotations() -> list[Annotation]:
     def recent(measurement: str, columns: str, *conditions: str) -> str:
-        return (f'SELECT {columns} FROM "{measurement}" '
+        return (f'SELECT {columns} FROM {influxql_ident(measurement)} '
                 f"WHERE {where(*conditions, '$timeFilter')}")
 
     return [
-        Annotation("Zoom events", recent("zoom_event", '"title", "event"', THIS_ROOM),
+        Annotation("Zoom events", recent(ZOOM_EVENT, '"title", "event"', THIS_ROOM),
                    text="title", tags="event", color="blue"),
         Annotation("Zoom alerts",
-                   recent("room_alert", '"issue", "alert_name", "component_name", "alert_kind"',
+                   recent(ROOM_ALERT, '"issue", "alert_name", "component_name", "alert_kind"',
                           THIS_ROOM),
                    text="issue", tags="alert_name,component_name,alert_kind", color="red"),
         Annotation("Rule transitions",
-                   recent("rule_state", '"title", "rule", "status", "level"', THIS_ROOM),
+                   recent(RULE_STATE, '"title", "rule", "status", "level"', THIS_ROOM),
                    text="title", tags="rule,status,level", color="orange"),
         # Zoom's reservation events name a workspace, never a room: account-wide, so off.
         Annotation("Workspace reservations (all rooms)",
-                   recent("zoom_event", '"title", "event", "workspace_id"',
+                   recent(ZOOM_EVENT, '"title", "event", "workspace_id"',
                           '"event" =~ /^workspace\\.reservation_/'),
                    text="title", tags="event,workspace_id", color="purple", enable=False),
     ]

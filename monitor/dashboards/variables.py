@@ -12,12 +12,12 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.models import dashboard
 
-from monitor.dashboards.influxql import datasource
+from monitor.dashboards.influxql import SENSOR_Q, datasource
 
 ALL = "$__all"
 
 SOURCES = (   # (text, value): where the room detail reads its series from
-    ("raw readings (within raw retention)", '"autogen"."sensor"'),
+    ("raw readings (within raw retention)", f'"autogen".{SENSOR_Q}'),
     ("5-minute rollups", '"rollup"."sensor_5m"'),
     ("hourly rollups (long ranges)", '"rollup"."sensor_1h"'),
 )
@@ -37,16 +37,16 @@ def _tag_values(name: str, label: str, query: str, *, include_all: bool = True,
 
 def building() -> dashboard_builders.QueryVariable:
     return _tag_values("building", "Building",
-                       'SHOW TAG VALUES FROM "sensor" WITH KEY = "building"')
+                       f'SHOW TAG VALUES FROM {SENSOR_Q} WITH KEY = "building"')
 
 
 def floor() -> dashboard_builders.QueryVariable:
     return _tag_values("floor", "Floor",
-                       'SHOW TAG VALUES FROM "sensor" WITH KEY = "floor" '
+                       f'SHOW TAG VALUES FROM {SENSOR_Q} WITH KEY = "floor" '
                        'WHERE "building" =~ /^$building$/')
 
 
-_ROOMS = ('SHOW TAG VALUES FROM "sensor" WITH KEY = "room_name" '
+_ROOMS = (f'SHOW TAG VALUES FROM {SENSOR_Q} WITH KEY = "room_name" '
           'WHERE "building" =~ /^$building$/ AND "floor" =~ /^$floor$/')
 
 
@@ -69,7 +69,7 @@ def room_id() -> dashboard_builders.QueryVariable:
     """
     return (dashboard_builders.QueryVariable("room_id").label("Room id")
             .datasource(datasource())
-            .query('SHOW TAG VALUES FROM "sensor" WITH KEY = "room_id" '
+            .query(f'SHOW TAG VALUES FROM {SENSOR_Q} WITH KEY = "room_id" '
                    'WHERE "room_name" =~ /^$room$/')
             .refresh(dashboard.VariableRefresh.ON_DASHBOARD_LOAD)
             .sort(dashboard.VariableSort.ALPHABETICAL_ASC)

@@ -17,6 +17,7 @@ from typing import Any
 from monitor.ingest.annotations import event_tags, event_title
 from monitor.ingest.incidents import Incident, IncidentBook, IncidentChange
 from monitor.ingest.measurements import (
+    ALERT_EVENT,
     ALERT_EVENTS,
     ROOM_ALERT,
     ROOM_INCIDENT,
@@ -117,7 +118,7 @@ def snapshot_batch(envelope: Envelope, state: IngestState) -> Batch:
     alerts = apply_snapshot(envelope.obj, envelope.time_ns, state.registry, open_offline)
     batch = Batch(points=registry_points(envelope, state.registry))
     for alert in alerts:
-        synthetic = Envelope("zoomroom.alert", envelope.account_id, alert, envelope.time_ns,
+        synthetic = Envelope(ALERT_EVENT, envelope.account_id, alert, envelope.time_ns,
                              envelope.digest)
         batch.extend(alert_batch(synthetic, state))
     return batch

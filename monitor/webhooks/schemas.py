@@ -30,7 +30,7 @@ from typing import Any, ClassVar, NamedTuple, TypeGuard
 from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load
 
 from monitor.configfile import dotted, walk_messages
-from monitor.ingest.measurements import SENSOR_EVENT
+from monitor.ingest.measurements import ALERT_EVENTS, SENSOR_EVENT
 from monitor.timeutil import TimeParseError, to_ns
 from monitor.webhooks.catalog import load_catalog
 
@@ -50,7 +50,6 @@ __all__ = [
 ]
 
 SENSOR_DATA_EVENT = SENSOR_EVENT
-ALERT_EVENTS = frozenset({"zoomroom.alert", "zoomroom.delayed_alert"})
 # Integer codes that storage uses as tags; Zoom keeps adding values, so the
 # documented enums are not enforced.
 ALERT_CODES = ("alert_type", "component", "alert_kind")
