@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import alert_event, count, drain, sensor_event
+from support.events import alert_event, sensor_event
+from support.store import count, drain
 
 from monitor.cli import main
 from monitor.config import Config

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grafana_sim import VARIABLE, Choice, TimeRange, all_panels, interpolate, queries
+from support.grafana import VARIABLE, Choice, TimeRange, all_panels, interpolate, queries
 
 from monitor.dashboards.__main__ import main
 from monitor.dashboards.generate import generate

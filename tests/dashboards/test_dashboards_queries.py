@@ -1,6 +1,6 @@
 """Every query of every committed dashboard, run against a real influxd with known data.
 
-Grafana cannot run here, so :mod:`grafana_sim` interpolates each panel,
+Grafana cannot run here, so :mod:`support.grafana` interpolates each panel,
 variable and annotation query the way Grafana's InfluxDB data source does
 and the test runs it. A query that fails or returns nothing fails the test;
 the key panels' numbers are checked against values computed from the seed.
@@ -13,10 +13,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import dashseed
 import pytest
-from dashseed import EVEREST, K2, LOBBY, Seeded
-from grafana_sim import TimeRange, interpolate, queries, resolve
+from support import dashboards as dashseed
+from support.dashboards import EVEREST, K2, LOBBY, Seeded
+from support.grafana import TimeRange, interpolate, queries, resolve
 
 from monitor.store.influx import Series
 from monitor.store.influxd import LocalInfluxd

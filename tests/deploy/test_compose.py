@@ -12,8 +12,7 @@ import re
 from dataclasses import fields
 
 import pytest
-
-from deploy.support import (
+from support.deploy import (
     REPO,
     MissingVariableError,
     command,
@@ -31,6 +30,7 @@ from deploy.support import (
     variables,
     zrmon_services,
 )
+
 from monitor.config import Config
 
 CONFIG_ENV = {spec.metadata["env"] for spec in fields(Config)}

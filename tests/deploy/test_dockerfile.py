@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import fields
 
-from deploy.support import (
+from support.deploy import (
     REPO,
     docker_ignored,
     dockerfile,
@@ -15,6 +15,7 @@ from deploy.support import (
     parse_zrmon,
     probed_urls,
 )
+
 from monitor.config import Config
 
 CONFIG_ENV = {spec.metadata["env"] for spec in fields(Config)}

@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from deploy.support import dockerfile_healthcheck, healthcheck_test, probed_urls, services
+from support.deploy import dockerfile_healthcheck, healthcheck_test, probed_urls, services
 
 
 class _Readyz(BaseHTTPRequestHandler):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from deploy.support import (
+from support.deploy import (
     DASHBOARD_PROVIDER_YAML,
     DATASOURCE_UID,
     DATASOURCE_YAML,

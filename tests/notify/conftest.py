@@ -1,8 +1,7 @@
 """Fixtures for notification tests: real HTTP and SMTP servers on 127.0.0.1, a TLS cert.
 
-Helpers live in :mod:`support` (imported relatively): a second module
-named ``conftest`` on ``sys.path`` would shadow ``tests/conftest.py`` for
-the other test directories, which import from it by name.
+The servers themselves are in :mod:`support.sinks`; this directory is a
+package so its ``conftest`` never shadows ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -10,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from .support import SmtpServers, StartSmtp, TlsFiles, make_tls_files
+from support.sinks import SmtpServers, StartSmtp, TlsFiles, make_tls_files
 
 
 @pytest.fixture

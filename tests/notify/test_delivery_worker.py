@@ -7,12 +7,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from support.alerts import make_alert, make_notification
+from support.sinks import HttpSink
 
 from monitor.notify.channels import LogChannel, WebhookChannel
 from monitor.notify.outbox import DeliveryWorker, Outbox
 from monitor.notify.senders import build_senders
-
-from .support import HttpSink, make_alert, make_notification
 
 
 def test_worker_thread_delivers_what_evaluation_enqueues(tmp_path: Path,

@@ -6,23 +6,20 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from support.alerts import T0, make_alert, make_notification
+from support.sinks import (
+    SMTP_PASSWORD,
+    SMTP_USER,
+    StartSmtp,
+    TlsFiles,
+    free_port,
+    server_tls_context,
+)
 
 from monitor.notify.channels import EmailChannel
 from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox
 from monitor.notify.senders import build_senders
-
-from .support import (
-    SMTP_PASSWORD,
-    SMTP_USER,
-    T0,
-    StartSmtp,
-    TlsFiles,
-    free_port,
-    make_alert,
-    make_notification,
-    server_tls_context,
-)
 
 
 def mail_channel(port: int, **options: object) -> EmailChannel:

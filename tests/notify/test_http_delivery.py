@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support.alerts import T0, make_alert, make_notification
+from support.sinks import HttpSink
+
 from monitor.notify.channels import SlackChannel, TeamsChannel, WebhookChannel
 from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox
 from monitor.notify.senders import build_senders
-
-from .support import T0, HttpSink, make_alert, make_notification
 
 
 def deliver(tmp_path: Path, channel: SlackChannel | TeamsChannel | WebhookChannel,

@@ -6,10 +6,9 @@ import dataclasses
 import json
 
 import pytest
+from support.alerts import NS, T0, make_alert
 
 from monitor.notify.message import Notification, group_key
-
-from .support import NS, T0, make_alert
 
 
 def note(*alerts: object, kind: str = "firing", channel: str = "hook",

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from support.alerts import T0, make_alert
 
 from monitor.notify import render
 from monitor.notify.message import Notification
 from monitor.rules.model import Alert
-
-from .support import T0, make_alert
 
 
 def note(*alerts: Alert, kind: str = "firing", labels: dict[str, str] | None = None,

@@ -11,14 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.readings import HOUR_NS, MIN_NS, T0, checkin, hourly_readings, seed
 
 from monitor.config import Config
 from monitor.reports.air_query import AirReport, air_quality
 from monitor.reports.guidance import load_guidance
 from monitor.reports.timerange import TimeRange
 from monitor.store.influx import InfluxClient
-
-from .seed import HOUR_NS, MIN_NS, T0, checkin, hourly_readings, seed
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 EVEREST_CO2 = [1200.0] * 3 + [700.0] * 7 + [500.0] * 2

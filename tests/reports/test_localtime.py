@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.readings import zoom_room_lines
 
 from monitor.cli import main
 from monitor.config import Config
@@ -24,7 +25,6 @@ from monitor.store.influx import InfluxClient
 from monitor.store.retention import apply_setup, backfill
 from monitor.timeutil import iso_to_ns
 
-from .seed import zoom_room_lines
 from .test_air_query import RULES
 
 BERLIN = ZoneInfo("Europe/Berlin")

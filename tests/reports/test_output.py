@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support.readings import T0, checkin, hourly_readings, incident, seed
 
 from monitor.cli import main
 from monitor.config import Config
 from monitor.store.influx import InfluxClient
 
-from .seed import T0, checkin, hourly_readings, incident, seed
 from .test_air_query import EVEREST_CO2, EVEREST_PEOPLE, K2_CO2, RULES
 
 CHROMIUM = "/usr/bin/chromium"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
-from notify.support import SmtpServers
+from support.readings import hourly_readings, incident, seed
+from support.sinks import SmtpServers
 
 from monitor.config import Config
 from monitor.reports.schedule import (
@@ -23,7 +24,6 @@ from monitor.reports.schedule import (
 from monitor.store.influx import InfluxClient
 from monitor.timeutil import iso_to_ns
 
-from .seed import hourly_readings, incident, seed
 from .test_air_query import EVEREST_CO2, EVEREST_PEOPLE, RULES
 
 SCHEDULE = """

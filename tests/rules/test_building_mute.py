@@ -13,8 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from notify.support import HttpSink
-from reports.seed import zoom_room_lines
+from support.readings import zoom_room_lines
+from support.sinks import HttpSink
 
 from monitor.config import Config
 from monitor.ingest.points import Point, encode_lines

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
-from notify.support import HttpSink, free_port
 from prometheus_client import REGISTRY
+from support.sinks import HttpSink, free_port
 
 from monitor.config import Config
 from monitor.ingest.points import Point, encode_lines

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from notify.support import make_alert
 from prometheus_client import REGISTRY
+from support.alerts import make_alert
 
 from monitor.notify.dispatch import Dispatcher
 from monitor.notify.message import Notification

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
-from notify.support import HttpSink
+from support.sinks import HttpSink
 
 from monitor.config import Config
 from monitor.notify.policy import Heartbeat

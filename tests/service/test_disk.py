@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import encode, sensor_event, signed_headers
-from notify.support import HttpSink
+from support.events import encode, sensor_event, signed_headers
+from support.faults import FaultProxy
+from support.processes import CO2_RULES, Scheduler, Service, co2, delivered_kinds, metric, wait_for
+from support.sinks import HttpSink
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import LocalInfluxd, free_port
 from monitor.store.spool import SpoolAppender, list_segments, read_records
-from service.faultproxy import FaultProxy
-from service.support import CO2_RULES, Scheduler, Service, co2, delivered_kinds, metric, wait_for
 
 pytestmark = pytest.mark.slow
 MiB = 1024 * 1024

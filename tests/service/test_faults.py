@@ -17,14 +17,15 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import alert_event, drain, encode, sensor_event, signed_headers
+from support.events import alert_event, encode, sensor_event, signed_headers
+from support.faults import FaultProxy
+from support.processes import Service, wait_for
+from support.store import drain
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import LocalInfluxd, free_port
 from monitor.store.writer import Writer
-from service.faultproxy import FaultProxy
-from service.support import Service, wait_for
 
 pytestmark = pytest.mark.slow
 

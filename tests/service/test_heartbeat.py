@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from notify.support import start_http_sink
 from prometheus_client.parser import text_string_to_metric_families
+from support.processes import ZRMON, wait_for
+from support.sinks import start_http_sink
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import LocalInfluxd, free_port
-from service.support import ZRMON, wait_for
 from service.test_promtool import PROMTOOL
 
 pytestmark = pytest.mark.slow

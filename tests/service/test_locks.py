@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.processes import ZRMON, Service, wait_for
 
 from monitor.config import Config
 from monitor.store.influxd import free_port
-from service.support import ZRMON, Service, wait_for
 
 pytestmark = pytest.mark.slow
 

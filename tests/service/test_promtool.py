@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from notify.support import HttpSink
+from support.processes import Service, wait_for
+from support.sinks import HttpSink
 
 from monitor.config import Config
 from monitor.ingest.points import Point, encode_lines
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
-from service.support import Service, wait_for
 
 pytestmark = pytest.mark.slow
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"

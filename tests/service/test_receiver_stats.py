@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import encode, sensor_event, signed_headers
-from notify.support import start_http_sink
+from support.events import encode, sensor_event, signed_headers
+from support.processes import Service, wait_for
+from support.sinks import start_http_sink
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
-from service.support import Service, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from notify.support import Captured, HttpSink
+from support.processes import CO2_RULES as RULES
+from support.processes import Scheduler, co2, delivered_kinds, metric, wait_for
+from support.sinks import Captured, HttpSink
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient
-from service.support import CO2_RULES as RULES
-from service.support import Scheduler, co2, delivered_kinds, metric, wait_for
 
 pytestmark = pytest.mark.slow
 NS = 1_000_000_000

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import SECRET, encode, sensor_event, signed_headers
+from support.events import SECRET, encode, sensor_event, signed_headers
+from support.processes import ZRMON, Service, wait_for
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import LocalInfluxd, free_port
-from service.support import ZRMON, Service, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import requests
-from conftest import encode, sensor_event, signed_headers
-from notify.support import start_http_sink
+from support.events import encode, sensor_event, signed_headers
+from support.processes import ZRMON, Service, wait_for
+from support.sinks import start_http_sink
 
 from monitor.config import Config
 from monitor.store.influxd import free_port
-from service.support import ZRMON, Service, wait_for
 
 RULES = """\
 group: air

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import encode, sensor_event, signed_headers
+from support.events import encode, sensor_event, signed_headers
+from support.processes import ZRMON, Service, wait_for
 
 from monitor.config import Config
 from monitor.notify.silences import SilenceStore
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import free_port
-from service.support import ZRMON, Service, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, drain
-from notify.support import free_port
+from support.events import SECRET
+from support.sinks import free_port
+from support.store import drain
 
 from monitor.simulate.fleet import make_fleet
 from monitor.store.influx import InfluxClient

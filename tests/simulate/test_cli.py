@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, count, drain
+from support.events import SECRET
+from support.store import count, drain
 
 from monitor.cli import main
 from monitor.store.influx import InfluxClient

@@ -6,7 +6,8 @@ import threading
 import time
 from collections import Counter
 
-from conftest import SECRET, count, drain
+from support.events import SECRET
+from support.store import count, drain
 
 from monitor.simulate.fleet import make_room
 from monitor.simulate.runner import RunPlan, build_simulation, run

@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from notify.support import HttpSink, free_port
+from support.sinks import HttpSink, free_port
 
 from monitor.simulate.poster import Poster, PostError, WrongSecretError, ready_url
 from monitor.webhooks.signature import SignaturePolicy, verify

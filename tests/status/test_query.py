@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from conftest import Post, alert_event, drain, sensor_event
+from support.events import Post, alert_event, sensor_event
+from support.store import drain
 
 from monitor.config import Config
 from monitor.ingest.points import Point, encode_lines

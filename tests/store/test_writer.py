@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import alert_event, count, drain, sensor_event
+from support.events import alert_event, sensor_event
+from support.store import count, drain
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient, InfluxError

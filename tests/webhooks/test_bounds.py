@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import encode, sensor_event, signed_headers
 from flask.testing import FlaskClient
+from support.events import encode, sensor_event, signed_headers
 
 from monitor.app import create_app
 from monitor.config import Config, ConfigError

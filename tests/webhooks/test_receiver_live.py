@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import SECRET, encode, sensor_event, signed_headers
 from prometheus_client.parser import text_string_to_metric_families
-from service.support import Service, wait_for
+from support.events import SECRET, encode, sensor_event, signed_headers
+from support.processes import Service, wait_for
 from test_bounds import questionnaire
 
 from monitor.config import Config

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import SECRET, alert_event, encode, sensor_event, signed_headers
 from flask.testing import FlaskClient
+from support.events import SECRET, alert_event, encode, sensor_event, signed_headers
 
 from monitor.config import Config
 from monitor.store.quarantine import Quarantine

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SECRET, encode, sensor_event, signed_headers
+from support.events import SECRET, encode, sensor_event, signed_headers
 
 from monitor.app import create_app
 from monitor.config import Config, ConfigError

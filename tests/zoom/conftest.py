@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from support.zoom import make_api
 
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.fake import FakeZoom, demo_fleet
-from zoom.support import make_api
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from support.zoom import config_for, make_api, statuses
 
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomAuthError
 from monitor.zoom.fake import FakeZoom, Scripted
-from zoom.support import config_for, make_api, statuses
 
 ApiFor = Callable[..., ZoomApi]
 

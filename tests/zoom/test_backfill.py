@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Post, count, drain
+from support.events import Post
+from support.store import count, drain
+from support.zoom import make_api, zoom_env
 
 from monitor.cli import main
 from monitor.config import Config
@@ -31,7 +33,6 @@ from monitor.store.writer import Writer
 from monitor.zoom.backfill import Backfill, Target, checkpoint_path
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.fake import FakeRoom, FakeZoom, all_sensor_readings, demo_fleet, iso
-from zoom.support import make_api, zoom_env
 
 DAY = 86_400
 T0 = (int(time.time()) // DAY - 3) * DAY          # three UTC days ago, midnight

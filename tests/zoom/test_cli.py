@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support.zoom import zoom_env
 
 from monitor.cli import main
 from monitor.zoom.fake import FakeZoom
-from zoom.support import zoom_env
 
 ZOOM_VARIABLES = ("ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET")
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Post, alert_event, count, drain
-from service.support import Service, metric, wait_for
+from support.events import Post, alert_event
+from support.processes import Service, metric, wait_for
+from support.store import count, drain
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient

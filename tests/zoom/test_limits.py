@@ -12,11 +12,11 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
+from support.zoom import make_api, statuses, zoom_env
 
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomBudgetError, ZoomRateLimitError
 from monitor.zoom.fake import FakeZoom, Scripted, iso
-from zoom.support import make_api, statuses, zoom_env
 
 ApiFor = Callable[..., ZoomApi]
 QPS_429 = {"code": 429, "message": "You have reached the maximum per-second rate limit."}

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from support.zoom import make_api, statuses
 
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomRequestError
 from monitor.zoom.fake import FakeZoom, demo_fleet
-from zoom.support import make_api, statuses
 
 ApiFor = Callable[..., ZoomApi]
 DAY = ("2026-09-21T00:00:00Z", "2026-09-22T00:00:00Z")

@@ -7,11 +7,11 @@ import socket
 from collections.abc import Callable
 
 import pytest
+from support.zoom import make_api, statuses
 
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomUnavailableError
 from monitor.zoom.fake import FakeZoom, Scripted
-from zoom.support import make_api, statuses
 
 ApiFor = Callable[..., ZoomApi]
 ERROR = Scripted(500, {"code": 500, "message": "Internal Error"})

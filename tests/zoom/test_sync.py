@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Post, drain, sensor_event
 from prometheus_client import REGISTRY
+from support.events import Post, sensor_event
+from support.store import drain
+from support.zoom import make_api, zoom_env
 
 from monitor import jsonutil
 from monitor.cli import main
@@ -22,7 +24,6 @@ from monitor.store.writer import Writer
 from monitor.zoom.fake import FakeZoom, Scripted
 from monitor.zoom.inventory import inventory_path, read_inventory
 from monitor.zoom.sync import Syncer, SyncLoop
-from zoom.support import make_api, zoom_env
 
 S = 1_000_000_000
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import alert_event, encode, sensor_event, signed_headers
-from service.support import Scheduler, Service, metric, wait_for
+from support.events import alert_event, encode, sensor_event, signed_headers
+from support.processes import Scheduler, Service, metric, wait_for
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient, InfluxError

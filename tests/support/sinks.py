@@ -1,9 +1,8 @@
-"""Helpers for notification tests: alerts, and real servers on 127.0.0.1 (HTTP, SMTP, TLS).
+"""Real servers on 127.0.0.1 that capture what is sent to them: HTTP, SMTP, TLS files.
 
 Nothing here mocks the network. Senders speak HTTP and SMTP to these
 servers, and tests assert on what actually arrived. The fixtures that
-start and stop them are in ``conftest.py``; this module has a unique name
-so importing it never shadows the top-level ``tests/conftest.py``.
+start and stop them are in the ``conftest.py`` files.
 """
 
 from __future__ import annotations
@@ -30,41 +29,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from monitor.notify.message import Notification
-from monitor.rules.model import Alert
-
-T0 = 1_800_000_000.0                      # a fixed "now" for outbox tests (2027-01-15)
-NS = 1_000_000_000
 SMTP_USER = "zrmon"
 SMTP_PASSWORD = "s3cret-pässword"
-
-
-# ---------------------------------------------------------------------------
-# Alerts
-
-
-def make_alert(room_id: str = "room-1", *, room: str = "Everest", rule_id: str = "air/co2-high",
-               status: str = "firing", level: str = "critical", value: float | None = 1250.0,
-               threshold: str = "above 1000", sensor: str = "CO2", building: str = "HQ",
-               started_s: float = T0 - 720, at_s: float = T0,
-               notify: tuple[str, ...] = ("hook",), summary: str = "CO2 is high") -> Alert:
-    labels = {"room_name": room, "sensor_type": sensor}
-    if building:
-        labels["building"] = building
-    return Alert(rule_id=rule_id, room_id=room_id, status=status,  # type: ignore[arg-type]
-                 level=level, value=value, threshold=threshold,
-                 starts_at_ns=int(started_s * NS), at_ns=int(at_s * NS), labels=labels,
-                 annotations={"summary": summary} if summary else {}, notify=notify)
-
-
-def make_notification(*alerts: Alert, channel: str | None = None) -> Notification:
-    """Alerts of one rule in building HQ as the dispatcher groups them: one message.
-
-    The channel is the first alert's first ``notify`` entry, the kind its status.
-    """
-    members = alerts or (make_alert(),)
-    return Notification(channel or members[0].notify[0], "air/co2-high{building=HQ}",
-                        members, members[0].status, {"building": "HQ"})
 
 
 # ---------------------------------------------------------------------------

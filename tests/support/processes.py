@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from notify.support import HttpSink
 
 from monitor.config import Config
 from monitor.ingest.points import Point, encode_lines
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
+from support.sinks import HttpSink
 
 ZRMON = str(Path(sys.executable).parent / "zrmon")
 NS = 1_000_000_000
