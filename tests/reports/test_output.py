@@ -103,6 +103,7 @@ def _screenshot(html: Path, png: Path) -> np.ndarray:
     return np.asarray(Image.open(png).convert("RGB"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs chromium")
 @pytest.mark.parametrize("kind", ["air-quality", "uptime"])
 def test_html_renders_in_chromium(seeded: Config, tmp_path: Path, kind: str) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from support.events import encode, sensor_event, signed_headers
 from support.processes import ZRMON, Service, wait_for
@@ -30,6 +31,7 @@ rules:
 """
 
 
+@pytest.mark.slow
 def test_webhook_to_notification_through_the_running_service(config: Config,
                                                               tmp_path: Path) -> None:
     sink = start_http_sink()
@@ -60,6 +62,7 @@ def test_webhook_to_notification_through_the_running_service(config: Config,
         sink.close()
 
 
+@pytest.mark.slow
 def test_scheduler_alone_answers_health_checks_and_stops_on_sigterm(
         config: Config, tmp_path: Path) -> None:
     """``zrmon scheduler`` has no public listener: compose health-checks its admin /readyz."""
@@ -82,6 +85,7 @@ def test_scheduler_alone_answers_health_checks_and_stops_on_sigterm(
     assert process.returncode == 0, output
 
 
+@pytest.mark.slow
 def test_scheduler_with_broken_rule_files_exits_2_saying_why(config: Config,
                                                               tmp_path: Path) -> None:
     env = {**os.environ, **config.with_(rules_dir=tmp_path).to_env()}

@@ -69,6 +69,7 @@ def test_bad_flags_exit_2_naming_the_flag(flags: list[str], named: str,
     assert len(err.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_a_summary(receiver_url: str) -> None:
     process = subprocess.Popen(
         [ZRMON, "simulate", "--url", receiver_url, "--secret", SECRET, "--rooms", "2",

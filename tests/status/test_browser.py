@@ -81,6 +81,7 @@ class RoomNames(HTMLParser):
             self.names.append(data.strip())
 
 
+@pytest.mark.slow
 def test_chromium_renders_the_seeded_rooms(page_url: str, tmp_path: Path) -> None:
     dom = chromium(tmp_path, "--dump-dom", page_url)
     parser = RoomNames()

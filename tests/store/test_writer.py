@@ -124,6 +124,7 @@ def test_crash_before_commit_replays_without_duplicates(post, config: Config,
     assert count(influx, 'SELECT count("start_ms") FROM "room_incident"') == 1
 
 
+@pytest.mark.slow
 def test_influxdb_outage_keeps_everything_until_it_returns(tmp_path: Path, post,
                                                            config: Config) -> None:
     server = LocalInfluxd(tmp_path / "outage").start()
@@ -246,6 +247,7 @@ def test_a_refused_event_leaves_the_state_as_it_was(post, writer: Writer,
     assert writer.ingest.registry.room_tags("room-1")["floor"] == "1st"
 
 
+@pytest.mark.slow
 def test_a_failed_write_is_retried_against_the_same_state(tmp_path: Path, post,
                                                           config: Config) -> None:
     """InfluxDB gone mid-run (no restart): the retried clear still closes the incident."""
