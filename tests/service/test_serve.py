@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 from support.events import SECRET, encode, sensor_event, signed_headers
-from support.processes import ZRMON, Service, wait_for
+from support.processes import ZRMON, Service, metric, wait_for
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient, InfluxError
@@ -152,16 +152,23 @@ def test_influxdb_down_for_a_while_then_back(config: Config, tmp_path: Path) -> 
         wait_for(lambda: requests.get(f"{svc.url}/readyz").status_code == 200, 20, "ready")
         server.kill()
         wait_for(lambda: requests.get(f"{svc.url}/readyz").status_code == 503, 10, "not ready")
+        failed = _unavailable_writes(svc)
         load = Load(svc.url, 50)
         load.run()
         assert len(load.acked) == 50  # acknowledged from the spool while InfluxDB is down
-        time.sleep(2)                 # the writer retries with back-off meanwhile
+        # The writer retries with back-off meanwhile: two failed writes, seen in its counter.
+        wait_for(lambda: _unavailable_writes(svc) >= failed + 2, 30, "two failed writes")
         server.start()
         wait_for(lambda: landed_times_ms(client) >= load.acked_times_ms(), 60,
                  "the backlog in InfluxDB")
     finally:
         svc.stop()
         server.stop()
+
+
+def _unavailable_writes(service: Service) -> float:
+    sample = 'zrmon_influx_write_errors_total{kind="unavailable"}'
+    return metric(service.metrics(), sample) or 0.0
 
 
 def test_no_request_produces_a_500_or_kills_a_worker(service: Service) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from support.events import encode, sensor_event, signed_headers
-from support.processes import ZRMON, Service, wait_for
+from support.processes import ZRMON, Service, metric, wait_for
 from support.sinks import start_http_sink
 
 from monitor.config import Config
@@ -55,7 +55,10 @@ def test_webhook_to_notification_through_the_running_service(config: Config,
         alert = message.json()["alerts"][0]
         assert (alert["room_id"], alert["status"], alert["value"]) == ("room-9", "firing", 1400)
         assert alert["annotations"]["summary"] == "CO2 1400 ppm in Matterhorn"
-        time.sleep(4)   # several more evaluations: still one message (one scheduler process)
+        # Several more evaluations, counted by the service itself: still one message, as
+        # one scheduler process evaluates however many receiver workers run.
+        evaluated = _evaluations(service)
+        wait_for(lambda: _evaluations(service) >= evaluated + 4, 30, "four more evaluations")
         assert len(sink.requests) == 1
     finally:
         service.stop()
@@ -101,3 +104,7 @@ def _status(url: str) -> int:
         return requests.get(url, timeout=2).status_code
     except requests.RequestException:
         return 0
+
+
+def _evaluations(service: Service) -> float:
+    return metric(service.metrics(), 'zrmon_rule_evaluations_total{rule="air/co2-high"}') or 0.0

@@ -76,6 +76,10 @@ class Service:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log and self.log.exists() else ""
 
+    def metrics(self) -> str:
+        """The admin listener's /metrics, summed over every process of the service."""
+        return requests.get(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=5).text
+
     def stop(self) -> int | None:
         if self.process is None or self.process.poll() is not None:
             return None if self.process is None else self.process.returncode
