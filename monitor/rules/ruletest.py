@@ -39,9 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from monitor.config import Config
+from monitor.configfile import parse_yaml
 from monitor.ingest.measurements import ROOM_INCIDENT, SENSOR
 from monitor.ingest.points import Point, encode_lines
 from monitor.notify.dispatch import Dispatcher
@@ -120,9 +119,13 @@ def run_file(path: Path, config: Config, scratch: Path) -> list[Outcome]:
 
 def _load_spec(path: Path) -> dict[str, Any]:
     try:
-        spec = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise RuleTestError(str(exc)) from exc
+    document = parse_yaml(text)
+    if document.problems:
+        raise RuleTestError("\n".join(map(str, document.errors(path))))
+    spec = document.data
     if not isinstance(spec, dict) or not spec.get("rule_files") or not spec.get("tests"):
         raise RuleTestError("needs `rule_files` and `tests`")
     return spec
