@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from types import FrameType
 
 from monitor.config import Config
+from monitor.exitcodes import EXIT_USAGE
 from monitor.store.lock import LOCK_FD_ENV, AlreadyRunningError, RoleLock
 
 log = logging.getLogger(__name__)
-EXIT_REFUSED = 2   # a child that must not be restarted: its reason is on stderr
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Supervisor:
             self.lock = RoleLock(self.config.state_dir, "writer").acquire()
         except AlreadyRunningError as exc:
             print(f"zrmon: {exc}", file=sys.stderr)
-            return EXIT_REFUSED
+            return EXIT_USAGE
         self.env = {**child_env(self.config), LOCK_FD_ENV: str(self.lock.fileno())}
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -115,10 +115,10 @@ class Supervisor:
                 status = 1
                 break
             if self.writer.poll() is not None and not self.stopping:
-                if self.writer.returncode == EXIT_REFUSED:
+                if self.writer.returncode == EXIT_USAGE:   # refused: its reason is on stderr
                     # It refused to start (another evaluator owns the rule state): a
                     # restart would refuse again, so the whole service stops, saying why.
-                    status = EXIT_REFUSED
+                    status = EXIT_USAGE
                     break
                 print(f"zrmon: writer exited with {self.writer.returncode}; restarting",
                       file=sys.stderr, flush=True)
