@@ -34,7 +34,7 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from monitor.atomicfile import StateFileError
+from monitor.atomicfile import StateFileError, create_exclusive
 from monitor.config import Config
 from monitor.ingest.measurements import RECEIVER
 from monitor.ingest.points import Point, encode_lines
@@ -81,9 +81,8 @@ def generation(multiproc_dir: str | None) -> str:
     try:
         return marker.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        value = uuid.uuid4().hex
-        marker.write_text(value, encoding="utf-8")
-        return value
+        create_exclusive(marker, uuid.uuid4().hex.encode("ascii"))   # the first one wins
+        return marker.read_text(encoding="utf-8").strip()
 
 
 def increase(totals: Mapping[str, int], written: Mapping[str, int]) -> Totals:
