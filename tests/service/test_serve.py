@@ -150,6 +150,7 @@ def test_influxdb_down_for_a_while_then_back(config: Config, tmp_path: Path) -> 
         svc.start()
         client = InfluxClient(local)
         wait_for(lambda: requests.get(f"{svc.url}/readyz").status_code == 200, 20, "ready")
+        wait_for(lambda: svc.metrics() != "", 20, "the writer's admin listener")
         server.kill()
         wait_for(lambda: requests.get(f"{svc.url}/readyz").status_code == 503, 10, "not ready")
         failed = _unavailable_writes(svc)

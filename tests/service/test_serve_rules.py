@@ -57,8 +57,10 @@ def test_webhook_to_notification_through_the_running_service(config: Config,
         assert alert["annotations"]["summary"] == "CO2 1400 ppm in Matterhorn"
         # Several more evaluations, counted by the service itself: still one message, as
         # one scheduler process evaluates however many receiver workers run.
-        evaluated = _evaluations(service)
-        wait_for(lambda: _evaluations(service) >= evaluated + 4, 30, "four more evaluations")
+        wait_for(lambda: _evaluations(service) is not None, 20, "the evaluation counter")
+        evaluated = _evaluations(service) or 0.0
+        wait_for(lambda: (_evaluations(service) or 0.0) >= evaluated + 4, 30,
+                 "four more evaluations")
         assert len(sink.requests) == 1
     finally:
         service.stop()
@@ -106,5 +108,5 @@ def _status(url: str) -> int:
         return 0
 
 
-def _evaluations(service: Service) -> float:
-    return metric(service.metrics(), 'zrmon_rule_evaluations_total{rule="air/co2-high"}') or 0.0
+def _evaluations(service: Service) -> float | None:
+    return metric(service.metrics(), 'zrmon_rule_evaluations_total{rule="air/co2-high"}')

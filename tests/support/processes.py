@@ -77,8 +77,14 @@ class Service:
         return self.log.read_text(errors="replace") if self.log and self.log.exists() else ""
 
     def metrics(self) -> str:
-        """The admin listener's /metrics, summed over every process of the service."""
-        return requests.get(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=5).text
+        """The admin listener's /metrics, summed over every process; empty until it listens.
+
+        The writer process serves it, so it may start listening after the receiver does.
+        """
+        try:
+            return requests.get(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=5).text
+        except requests.RequestException:
+            return ""
 
     def stop(self) -> int | None:
         if self.process is None or self.process.poll() is not None:
