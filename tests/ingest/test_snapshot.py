@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.test_mapping import RECEIVED, run
 from support.events import alert_event, sensor_event
+from support.mapping import RECEIVED, run
 
 from monitor.ingest.mapping import IngestState, map_event
 from monitor.ingest.points import Point

@@ -10,6 +10,7 @@ from typing import Any
 from monitor.webhooks.signature import sign
 
 SECRET = "test-secret-Ω"
+QUESTIONNAIRE = "workspace.reservation_questionnaire_response_created"
 
 
 def signed_headers(body: bytes, *, secret: str = SECRET, timestamp: int | None = None,
@@ -54,3 +55,17 @@ def alert_event(kind: int, alert_time: Any, *, room: str = "room-1", alert_type:
                                    "email": "everest@example.com", "issue": "Zoom room is offline",
                                    "alert_type": alert_type, "component": component,
                                    "alert_time": alert_time, "alert_kind": kind}}}
+
+
+def questionnaire(items: int, questions: int, question: dict[str, Any] | None = None) -> bytes:
+    """The shape of the body that once held a worker for over ten seconds."""
+    return encode({
+        "event": QUESTIONNAIRE, "event_ts": 1793527200000,
+        "payload": {"account_id": "a", "operator": "x@example.com", "operator_id": "u",
+                    "object": {"desk_id": "d", "event_id": "e", "location_id": "l",
+                               "start_time": "2026-11-01T10:00:00Z", "user_name": "u",
+                               "workspace_name": "w",
+                               "questionnaire_response": [
+                                   {"id": str(i), "subject": "", "title": "",
+                                    "list": [dict(question or {}) for _ in range(questions)]}
+                                   for i in range(items)]}}})

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from support.events import encode, sensor_event, signed_headers
+from support.events import QUESTIONNAIRE, encode, questionnaire, sensor_event, signed_headers
 
 from monitor.app import create_app
 from monitor.config import Config, ConfigError
@@ -17,23 +17,6 @@ from monitor.webhooks.bounds import Limits, check, within_by_size
 from monitor.webhooks.catalog import load_catalog
 
 SMALL = Limits(max_depth=4, max_items=3, max_nodes=10, max_string_bytes=8)
-QUESTIONNAIRE = "workspace.reservation_questionnaire_response_created"
-
-
-def questionnaire(items: int, questions: int, question: dict[str, Any] | None = None) -> bytes:
-    """The shape of the body that once held a worker for over ten seconds."""
-    return encode({
-        "event": QUESTIONNAIRE, "event_ts": 1793527200000,
-        "payload": {"account_id": "a", "operator": "x@example.com", "operator_id": "u",
-                    "object": {"desk_id": "d", "event_id": "e", "location_id": "l",
-                               "start_time": "2026-11-01T10:00:00Z", "user_name": "u",
-                               "workspace_name": "w",
-                               "questionnaire_response": [
-                                   {"id": str(i), "subject": "", "title": "",
-                                    "list": [dict(question or {}) for _ in range(questions)]}
-                                   for i in range(items)]}}})
-
-
 @pytest.mark.parametrize(("value", "limit", "field"), [
     ({"a": {"b": {"c": {"d": {}}}}}, bounds.MAX_DEPTH, "a.b.c.d"),
     ([[[[[1]]]]], bounds.MAX_DEPTH, "0.0.0.0"),

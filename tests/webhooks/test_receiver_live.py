@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-from support.events import SECRET, encode, sensor_event, signed_headers
+from support.events import SECRET, encode, questionnaire, sensor_event, signed_headers
 from support.processes import Service, wait_for
-from test_bounds import questionnaire
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient
