@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Config
+from monitor.store.influx import InfluxClient
+from monitor.store.influxd import LocalInfluxd
 from monitor.zoom.backfill import Backfill, Target
 from monitor.zoom.client import ZoomApi, ZoomSettings
 from monitor.zoom.fake import FakeFleet, FakeRoom, FakeZoom, demo_fleet, iso
@@ -43,16 +45,23 @@ def through_backfill(args: argparse.Namespace, fleet: FakeFleet, fake: FakeZoom)
     """The same history through ``monitor.zoom.backfill`` (intake, fsync'd spool, a
     checkpoint per page) into a scratch data directory: what ``zrmon zoom backfill`` costs."""
     with tempfile.TemporaryDirectory() as scratch:
-        config = Config(data_dir=Path(scratch), hash_salt="bench",
-                        zoom_account_id=fleet.account_id)
+        # The backfill asks InfluxDB what it holds already (to add only what is missing):
+        # a real, empty influxd of its own.
+        influxd = LocalInfluxd(Path(scratch) / "influxd").start()
+        config = Config(data_dir=Path(scratch) / "var", hash_salt="bench",
+                        influx_url=influxd.url, zoom_account_id=fleet.account_id)
+        InfluxClient(config).create_database()
         api = ZoomApi(ZoomSettings(fleet.account_id, fake.options.client_id,
                                    fake.options.client_secret, api_url=fake.api_url,
                                    oauth_url=fake.oauth_url, rate=args.rate))
-        started = time.monotonic()
-        result = Backfill(config, api, T0, T0 + args.days * 86_400).run(
-            [Target(room.id, room.room_id, room.name) for room in fleet.rooms])
-        elapsed = time.monotonic() - started
-        api.close()
+        try:
+            started = time.monotonic()
+            result = Backfill(config, api, T0, T0 + args.days * 86_400).run(
+                [Target(room.id, room.room_id, room.name) for room in fleet.rooms])
+            elapsed = time.monotonic() - started
+        finally:
+            api.close()
+            influxd.stop()
     requests = api.stats.requests
     room_days = args.rooms * args.days
     return {"backfill_requests_per_room_day": round(requests / room_days, 2),
