@@ -2,7 +2,7 @@
 the fake Zoom REST API (:mod:`monitor.zoom.fake`), so ``zrmon zoom sync`` and
 ``zrmon zoom backfill`` work against the same rooms the webhooks describe.
 
-- Rooms, devices and locations come from :func:`monitor.zoom.fake.fleet_from_simulation`
+- Rooms, devices and locations come from :func:`fleet_from_simulation`
   (same room ids, device ids and building/floor location ids as the webhooks), with the
   buildings placed in cities that have a time zone: HQ in San Jose
   (``America/Los_Angeles``), Annex in Berlin (``Europe/Berlin``).
@@ -24,17 +24,43 @@ from typing import Any
 
 from monitor.ingest.measurements import ALERT_EVENT, SENSOR_EVENT
 from monitor.simulate.events import TRIGGERED, Event
-from monitor.simulate.fleet import Fleet, zoom_id
+from monitor.simulate.fleet import Fleet
 from monitor.timeutil import NS_PER_S, to_ns
 from monitor.zoom.fake import (
+    FakeDevice,
     FakeFleet,
     FakeLocation,
     FakeOptions,
     FakeRoom,
     FakeZoom,
-    fleet_from_simulation,
     iso,
+    zoom_id,
 )
+
+
+def fleet_from_simulation(simulated: Fleet, *, city: str = "San Jose",
+                          timezone: str = "America/Los_Angeles") -> FakeFleet:
+    """The fake account of ``zrmon simulate``'s rooms: its buildings and floors (same
+    location ids) under one country, state, city and campus; each room's ``room_id`` and
+    sensor device id are the ones its webhooks carry."""
+    seed, account = simulated.seed, simulated.account_id
+    country = FakeLocation(zoom_id(seed, "country", "US"), "US", "country", account)
+    state = FakeLocation(zoom_id(seed, "state", "California"), "California", "states",
+                         country.id)
+    city_loc = FakeLocation(zoom_id(seed, "city", city), city, "city", state.id, timezone)
+    campus = FakeLocation(zoom_id(seed, "campus", city), f"{city} Campus", "campus",
+                          city_loc.id)
+    locations = [country, state, city_loc, campus]
+    locations += [FakeLocation(loc.location_id, loc.name, loc.type, loc.parent_id or campus.id)
+                  for loc in simulated.locations]
+    rooms = [FakeRoom(id=zoom_id(seed, "room-api", room.index), room_id=room.room_id,
+                      name=room.name, location_id=room.location_id,
+                      status="Offline" if room.fault == "offline" else "Available",
+                      devices=(FakeDevice(room.device_id, "Zoom Rooms Computer", "Online",
+                                          "6.1.0 (5230)", "Win10 Build 19045"),))
+             for room in simulated.rooms]
+    return FakeFleet(account, locations, rooms)
+
 
 # Building → (country, state, city, IANA zone); buildings not listed stay in San Jose.
 CITIES = {"Annex": ("DE", "Berlin", "Berlin", "Europe/Berlin")}

@@ -10,10 +10,10 @@ within a minute instead of waiting for chance: see ``docs/simulator.md``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import random
 from dataclasses import dataclass
+
+from monitor.zoom.fake import zoom_id
 
 _NAMES = (
     "Everest", "Matterhorn", "Kilimanjaro", "Fuji", "Denali", "Aconcagua", "Elbrus",
@@ -64,12 +64,6 @@ class Fleet:
     account_id: str
     rooms: tuple[Room, ...]
     locations: tuple[Location, ...]
-
-
-def zoom_id(seed: int, *parts: object) -> str:
-    """A 22-character URL-safe id like Zoom's, stable for the same seed and parts."""
-    digest = hashlib.sha256(":".join(map(str, (seed, *parts))).encode()).digest()
-    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
 
 
 def room_name(index: int) -> str:

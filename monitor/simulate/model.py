@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from monitor.simulate import air, events
 from monitor.simulate.events import CLEARED, TRIGGERED, Event
-from monitor.simulate.fleet import Fleet, Room, zoom_id
+from monitor.simulate.fleet import Fleet, Room
 from monitor.simulate.schedule import (
     HOUR_S,
     MINUTE_S,
@@ -35,6 +35,7 @@ from monitor.simulate.schedule import (
     faulted_plan,
     ventilation_ach,
 )
+from monitor.zoom.fake import zoom_id
 
 Stamp = Callable[[float], float]
 STEP_S = 300

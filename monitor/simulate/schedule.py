@@ -16,7 +16,8 @@ import math
 import random
 from dataclasses import dataclass
 
-from monitor.simulate.fleet import CO2_SENSOR_DEAD, OFFLINE, STUFFY, Room, zoom_id
+from monitor.simulate.fleet import CO2_SENSOR_DEAD, OFFLINE, STUFFY, Room
+from monitor.zoom.fake import zoom_id
 
 DAY_S = 86_400
 HOUR_S = 3_600

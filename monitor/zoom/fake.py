@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import json
 import random
 import secrets
@@ -39,8 +40,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from monitor.simulate.fleet import Fleet, zoom_id
-
 SENSOR_TYPES = ("CO2", "TEMPERATURE", "HUMIDITY")
 SCOPE = ("zoom_rooms:read:list_rooms:admin zoom_rooms:read:room:admin "
          "zoom_rooms:read:list_locations:admin zoom_rooms:read:location:admin "
@@ -53,6 +52,12 @@ DAILY_MESSAGE = ("You have reached the maximum daily rate limit for this API. Re
 
 
 # ---------------------------------------------------------------------- the fleet
+
+
+def zoom_id(seed: int, *parts: object) -> str:
+    """A 22-character URL-safe id like Zoom's, stable for the same seed and parts."""
+    digest = hashlib.sha256(":".join(map(str, (seed, *parts))).encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
 
 
 @dataclass(frozen=True)
@@ -228,30 +233,6 @@ def demo_fleet(rooms: int = 12, seed: int = 1, *, account_id: str | None = None)
                              location_id=floors[index % len(floors)].id,
                              status=statuses[index % 4], devices=(computer, controller)))
     return FakeFleet(account, locations, made)
-
-
-def fleet_from_simulation(simulated: Fleet, *, city: str = "San Jose",
-                          timezone: str = "America/Los_Angeles") -> FakeFleet:
-    """The fake account of ``zrmon simulate``'s rooms: its buildings and floors (same
-    location ids) under one country, state, city and campus; each room's ``room_id`` and
-    sensor device id are the ones its webhooks carry."""
-    seed, account = simulated.seed, simulated.account_id
-    country = FakeLocation(zoom_id(seed, "country", "US"), "US", "country", account)
-    state = FakeLocation(zoom_id(seed, "state", "California"), "California", "states",
-                         country.id)
-    city_loc = FakeLocation(zoom_id(seed, "city", city), city, "city", state.id, timezone)
-    campus = FakeLocation(zoom_id(seed, "campus", city), f"{city} Campus", "campus",
-                          city_loc.id)
-    locations = [country, state, city_loc, campus]
-    locations += [FakeLocation(loc.location_id, loc.name, loc.type, loc.parent_id or campus.id)
-                  for loc in simulated.locations]
-    rooms = [FakeRoom(id=zoom_id(seed, "room-api", room.index), room_id=room.room_id,
-                      name=room.name, location_id=room.location_id,
-                      status="Offline" if room.fault == "offline" else "Available",
-                      devices=(FakeDevice(room.device_id, "Zoom Rooms Computer", "Online",
-                                          "6.1.0 (5230)", "Win10 Build 19045"),))
-             for room in simulated.rooms]
-    return FakeFleet(account, locations, rooms)
 
 
 # ---------------------------------------------------------------------- the server

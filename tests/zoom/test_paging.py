@@ -102,8 +102,8 @@ def test_profiles_drop_passcodes_and_activation_codes(fake: FakeZoom, api_for: A
 
 
 def test_the_simulators_fleet_as_a_fake_account() -> None:
+    from monitor.simulate.api import fleet_from_simulation
     from monitor.simulate.fleet import make_fleet
-    from monitor.zoom.fake import fleet_from_simulation
     from monitor.zoom.inventory import collect
 
     simulated = make_fleet(6, seed=3)
