@@ -86,13 +86,11 @@ def cmd_backfill(config: Config, args: argparse.Namespace) -> int:
         print("zrmon zoom backfill: interrupted; every page spooled so far is kept: run the "
               "same command again to go on", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except ZoomAuthError as exc:
-        print(f"zrmon zoom backfill: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except ZoomError as exc:
-        print(f"zrmon zoom backfill: {exc}; what is spooled is kept: run the same command "
-              "again to go on", file=sys.stderr)
-        return 1
+        resume = "" if isinstance(exc, ZoomAuthError) else (
+            "; what is spooled is kept: run the same command again to go on")
+        print(f"zrmon zoom backfill: {exc}{resume}", file=sys.stderr)
+        return exc.exit_code
     finally:
         api.close()
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor.config import Config
-from monitor.exitcodes import EXIT_USAGE
 from monitor.zoom.backfill_cli import add_command as add_backfill_command
 from monitor.zoom.backfill_cli import cmd_backfill
 from monitor.zoom.sync_cli import add_sync_command, cmd_zoom_rooms_cached, cmd_zoom_sync
@@ -37,7 +36,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
 def cmd_zoom(config: Config, args: argparse.Namespace) -> int:
     from monitor.zoom.client import ZoomApi
-    from monitor.zoom.errors import ZoomAuthError, ZoomError
+    from monitor.zoom.errors import ZoomError
     from monitor.zoom.inventory import collect, render
 
     if args.zoom_command == "sync":
@@ -49,12 +48,9 @@ def cmd_zoom(config: Config, args: argparse.Namespace) -> int:
     api = ZoomApi.from_config(config)      # ConfigError (exit 2) names a missing credential
     try:
         text = render(collect(api), args.fmt)
-    except ZoomAuthError as exc:
-        print(f"zrmon zoom: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except ZoomError as exc:
         print(f"zrmon zoom: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     finally:
         api.close()
     sys.stdout.write(text)

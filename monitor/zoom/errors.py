@@ -6,13 +6,23 @@ end up in logs and on operators' terminals.
 
 from __future__ import annotations
 
+from monitor.exitcodes import EXIT_USAGE
+
 
 class ZoomError(Exception):
-    """Any failure of a Zoom API call the client gave up on."""
+    """Any failure of a Zoom API call the client gave up on.
+
+    ``exit_code`` is what a ``zrmon zoom`` command ends with on it: 1, "try again later",
+    except where the configuration itself is wrong.
+    """
+
+    exit_code = 1
 
 
 class ZoomAuthError(ZoomError):
     """Zoom refused the credentials: a configuration problem, retrying will not help."""
+
+    exit_code = EXIT_USAGE
 
 
 class ZoomRequestError(ZoomError):

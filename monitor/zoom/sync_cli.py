@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor.config import Config
-from monitor.exitcodes import EXIT_USAGE
 
 
 def add_sync_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -27,18 +26,15 @@ def add_sync_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 
 def cmd_zoom_sync(config: Config, args: argparse.Namespace) -> int:
     """One registry sync now; the writer applies the snapshot when it drains the spool."""
-    from monitor.zoom.errors import ZoomAuthError, ZoomError
+    from monitor.zoom.errors import ZoomError
     from monitor.zoom.sync import Syncer
 
     syncer = Syncer(config)                # ConfigError (exit 2) names a missing credential
     try:
         result = syncer.sync()
-    except ZoomAuthError as exc:
-        print(f"zrmon zoom sync: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except ZoomError as exc:
         print(f"zrmon zoom sync: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     finally:
         syncer.close()
     if args.json:
