@@ -52,12 +52,17 @@ class IngestState:
     incident_tags: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """Fresh containers all the way down, never this state's own."""
         return {"registry": self.registry.to_json(), "incidents": self.incidents.to_json(),
-                "incident_tags": self.incident_tags}
+                "incident_tags": {key: dict(tags) for key, tags in self.incident_tags.items()}}
 
     def copy(self) -> IngestState:
-        """An independent copy: a batch is mapped against one, kept only once it is stored."""
-        return IngestState.from_json(json.loads(json.dumps(self.to_json())))
+        """An independent copy: a batch is mapped against one, kept only once it is stored.
+
+        ``to_json`` builds new containers and ``from_json`` new objects from them, so no
+        serialising is needed in between.
+        """
+        return IngestState.from_json(self.to_json())
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IngestState:

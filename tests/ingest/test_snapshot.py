@@ -133,3 +133,20 @@ def test_a_lost_clear_of_an_outage_between_two_listings_is_closed() -> None:
     [row] = incident_rows(points)
     assert row["open"] is False and row["closed_by"] == "reconciliation"
     assert row["duration_s"] == 640.0            # closed at the first listing past the grace
+
+
+def test_a_copy_of_the_state_shares_nothing_with_it() -> None:
+    """The writer maps a batch against a copy and keeps the original if the write fails."""
+    state = IngestState()
+    apply(snapshot(T, [room("Available")]), state)
+    run(alert_event(1, T // 1_000_000), state)
+    before = state.to_json()
+    copy = state.copy()
+    assert copy.to_json() == before
+    apply(snapshot(T + 3600 * S, [room("Offline", name="Renamed", location_id="hq")],
+                   locations=LOCATIONS[:4]), copy)
+    run(alert_event(2, (T + 60 * S) // 1_000_000), copy)
+    for tags in copy.incident_tags.values():
+        tags["building"] = "elsewhere"
+    assert copy.to_json() != before
+    assert state.to_json() == before
