@@ -4,7 +4,7 @@ A damaged state file must never be a silent wedge: ``/readyz`` (both listeners)
 answers 503 naming it, ``zrmon_state_file_errors`` counts it, the CLI exits 2
 naming it, and ``zrmon state restore`` puts its last good copy back. The files
 are found by kind, not listed by owner: every ``*.json`` and ``*.sqlite`` in the
-state directory, plus the silences, so a new state file is covered the day it
+state directory (the silences included), so a new state file is covered the day it
 appears.
 """
 
@@ -23,12 +23,9 @@ CACHE_S = 5.0   # /readyz may be polled every second; a check reads every file's
 
 
 def state_files(config: Config) -> list[Path]:
-    found: set[Path] = set()
-    for directory in (config.state_dir, config.data_dir):
-        for pattern in ("*.json", "*.sqlite"):
-            found.update(path for path in directory.glob(pattern)
-                         if not path.name.endswith(LAST_GOOD))
-    return sorted(found)
+    return sorted(path for pattern in ("*.json", "*.sqlite")
+                  for path in config.state_dir.glob(pattern)
+                  if not path.name.endswith(LAST_GOOD))
 
 
 def check(path: Path) -> None:
@@ -39,28 +36,48 @@ def check(path: Path) -> None:
         read_json_state(path, dict)
 
 
-def problems(config: Config) -> list[StateFileError]:
-    found: list[StateFileError] = []
+Signature = tuple[int, int]          # (mtime_ns, size): unchanged files are not read again
+Seen = dict[Path, tuple[Signature, StateFileError | None]]
+
+
+def problems(config: Config, seen: Seen | None = None) -> list[StateFileError]:
+    """Every damaged state file; with ``seen``, only files changed since are read again."""
+    memo: Seen = {} if seen is None else seen
+    current: Seen = {}
     for path in state_files(config):
         try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        signature = (stat.st_mtime_ns, stat.st_size)
+        known = memo.get(path)
+        if known is not None and known[0] == signature:
+            current[path] = known
+            continue
+        try:
             check(path)
+            current[path] = (signature, None)
         except StateFileError as exc:
-            found.append(exc)
-    return found
+            current[path] = (signature, exc)
+    memo.clear()
+    memo.update(current)
+    return [error for _signature, error in current.values() if error is not None]
 
 
 @dataclass
 class StateHealth:
-    """:func:`problems`, at most once every :data:`CACHE_S` per process."""
+    """:func:`problems`, at most once every :data:`CACHE_S` per process, reading only the
+    files that changed since the last look (an inventory of many rooms is megabytes)."""
 
     config: Config
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _at: float | None = None
     _found: list[StateFileError] = field(default_factory=list)
+    _seen: Seen = field(default_factory=dict)
 
     def problems(self) -> list[StateFileError]:
         with self._lock:
             now = time.monotonic()
             if self._at is None or now - self._at > CACHE_S:
-                self._found, self._at = problems(self.config), now
+                self._found, self._at = problems(self.config, self._seen), now
             return list(self._found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -79,3 +80,19 @@ def test_restore_without_a_copy_exits_2(env: Config, capsys: pytest.CaptureFixtu
     path.write_bytes(b"")
     assert main(["state", "restore", str(path)]) == 2
     assert "no last good copy" in capsys.readouterr().err
+
+
+def test_only_changed_files_are_read_again(env: Config) -> None:
+    from monitor.store.statefiles import Seen
+
+    path = _silences(env)
+    seen: Seen = {}
+    assert problems(env, seen) == []
+    stat = path.stat()
+    path.write_bytes(b"x" * stat.st_size)                  # same size, same time: not read
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert problems(env, seen) == []
+    path.write_bytes(b"")                                  # changed: read, and damaged
+    [problem] = problems(env, seen)
+    assert problem.path == path
+    assert [str(p) for p in problems(env)] == [str(problem)]   # and without a memo
