@@ -18,8 +18,11 @@ import pytest
 import requests
 from support.events import encode, sensor_event, signed_headers
 from support.faults import FaultProxy
-from support.processes import CO2_RULES, Scheduler, Service, co2, delivered_kinds, metric, wait_for
-from support.sinks import HttpSink
+from support.processes import (
+    Service,
+    metric_total,
+    wait_for,
+)
 
 from monitor.config import Config
 from monitor.store.influx import InfluxClient, InfluxError
@@ -87,14 +90,6 @@ def _post(url: str, n: int) -> int:
         return 0
 
 
-def _readyz(url: str) -> tuple[int, str]:
-    try:
-        response = requests.get(f"{url}/readyz", timeout=5)
-    except requests.RequestException:
-        return 0, ""
-    return response.status_code, response.text
-
-
 def _landed(influx: InfluxClient) -> int:
     try:
         series = influx.query("SELECT count(\"value\") FROM \"sensor\" "
@@ -119,11 +114,11 @@ def test_full_disk_answers_503_and_the_service_carries_on(small_fs: Path, config
             acked.add(n)
         wait_for(lambda: _landed(influx) == 5, 30, "the first readings")
         writer = svc.writer_pid()
-        assert _readyz(svc.url)[0] == 200
+        assert svc.readyz()[0] == 200
 
         proxy.set("hang")
         fill(small_fs, leave=8 * MiB)      # below the threshold, not yet full
-        status, text = _readyz(svc.url)
+        status, text = svc.readyz()
         assert status == 503 and "disk nearly full" in text
         for n in range(5, 10):
             assert _post(svc.url, n) == 200             # still accepting
@@ -136,7 +131,7 @@ def test_full_disk_answers_503_and_the_service_carries_on(small_fs: Path, config
         assert 503 in refused and set(refused) <= {200, 503}, refused
         acked.update(10 + i for i, code in enumerate(refused) if code == 200)
         proxy.set("pass")                  # the writer's batch is in InfluxDB; its commit …
-        wait_for(lambda: _metric(svc, "zrmon_writer_storage_errors_total") >= 2, 30,
+        wait_for(lambda: metric_total(svc.metrics(), "zrmon_writer_storage_errors_total") >= 2, 30,
                  "the writer to meet the full disk")   # … fails, and is retried
         assert svc.writer_pid() == writer, svc.log_text()
 
@@ -150,47 +145,3 @@ def test_full_disk_answers_503_and_the_service_carries_on(small_fs: Path, config
     finally:
         svc.stop()
         proxy.close()
-
-
-def _metric(svc: Service, name: str) -> float:
-    try:
-        text = requests.get(f"http://127.0.0.1:{svc.admin_port}/metrics", timeout=5).text
-    except requests.RequestException:
-        return 0.0
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith(name) and not line.startswith("#"))
-
-
-
-
-
-def test_the_scheduler_rides_out_a_full_disk(small_fs: Path, config: Config, tmp_path: Path,
-                                             influx: InfluxClient, http_sink: HttpSink) -> None:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "air.yaml").write_text(CO2_RULES)
-    (rules / "notify.yaml").write_text("grouping: {group_by: [rule], group_wait: 1s, "
-                                       "group_interval: 1s}\n")
-    (rules / "channels.yaml").write_text(
-        f"channels:\n  hook: {{type: webhook, url: \"{http_sink.url()}\"}}\n")
-    local = config.with_(rules_dir=rules, data_dir=small_fs / "var")
-    co2(influx, 1400, time.time() - 30)
-    scheduler = Scheduler(local, tmp_path / "scheduler.log").start()
-    try:
-        http_sink.wait_for(1, timeout=30)
-        assert delivered_kinds(http_sink) == ["firing"]
-        fill(small_fs, leave=0)
-        co2(influx, 800)                           # resolves: a transition to commit …
-        wait_for(lambda: (metric(scheduler.metrics(),
-                                 "zrmon_rule_state_commit_failures_total") or 0) >= 1,
-                 30, "the commit to meet the full disk")   # … which fails, and is retried
-        assert scheduler.process is not None and scheduler.process.poll() is None
-        for path in small_fs.glob("filler*"):
-            path.unlink()
-        wait_for(lambda: delivered_kinds(http_sink) == ["firing", "resolved"], 60,
-                 "the RESOLVED once space returned")
-        assert scheduler.process.poll() is None, scheduler.log_text()
-        ids = [request.json()["id"] for request in http_sink.delivered()]
-        assert len(ids) == len(set(ids)) == 2
-    finally:
-        scheduler.stop()

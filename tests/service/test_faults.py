@@ -19,7 +19,7 @@ import pytest
 import requests
 from support.events import alert_event, encode, sensor_event, signed_headers
 from support.faults import FaultProxy
-from support.processes import Service, wait_for
+from support.processes import Service, metric_total, wait_for
 from support.store import drain
 
 from monitor.config import Config
@@ -126,12 +126,6 @@ def _post_all(url: str, events: list[dict[str, Any]], retry: int | None = None) 
         assert response.status_code == 200, response.text
 
 
-def _write_errors(svc: Service) -> float:
-    text = requests.get(f"http://127.0.0.1:{svc.admin_port}/metrics", timeout=5).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("zrmon_influx_write_errors_total{"))
-
-
 @pytest.fixture
 def own_influxd(tmp_path: Path) -> Iterator[LocalInfluxd]:
     server = LocalInfluxd(tmp_path / "influxd").start()
@@ -208,7 +202,7 @@ def test_influxdb_stopped_while_the_service_runs(config: Config, tmp_path: Path,
         own_influxd.kill()
 
     def faulted(svc: Service) -> bool:
-        errors.append(_write_errors(svc))
+        errors.append(metric_total(svc.metrics(), "zrmon_influx_write_errors_total"))
         return errors[-1] >= errors[0] + 2
 
     svc = _run_with_fault(config, own_influxd.url, tmp_path, fault_on=stop,

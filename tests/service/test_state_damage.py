@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 from support.events import encode, sensor_event, signed_headers
-from support.processes import ZRMON, Service, wait_for
+from support.processes import ZRMON, Service, metric, wait_for
 
 from monitor.config import Config
 from monitor.notify.silences import SilenceStore
@@ -17,19 +17,6 @@ from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _readyz(url: str) -> tuple[int, str]:
-    response = requests.get(f"{url}/readyz", timeout=5)
-    return response.status_code, response.text
-
-
-def _metric(svc: Service, name: str) -> float | None:
-    text = requests.get(f"http://127.0.0.1:{svc.admin_port}/metrics", timeout=5).text
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
 
 
 def _restore(config: Config, path: Path) -> None:
@@ -55,21 +42,21 @@ def test_damaged_files_turn_readyz_503_naming_them_until_restored(config: Config
     store.add({"room_id": "r2"}, ends_ns=2**62)
     svc = Service(local, free_port(), free_port(), log=tmp_path / "serve.log").start()
     try:
-        wait_for(lambda: _readyz(svc.url)[0] == 200, 30, "ready")
+        wait_for(lambda: svc.readyz()[0] == 200, 30, "ready")
         writer_db = local.state_dir / "writer.sqlite"
         wait_for(lambda: writer_db.with_name("writer.sqlite.last-good").exists(), 30,
                  "the writer's last good copy")
         store.path.write_bytes(b"")
         # Every gunicorn worker checks on its own (at most every few seconds).
-        wait_for(lambda: _readyz(svc.url) == _readyz(svc.url) == (503, _readyz(svc.url)[1])
-                 and str(store.path) in _readyz(svc.url)[1], 30, "/readyz to name the file")
-        wait_for(lambda: _metric(svc, "zrmon_state_file_errors") == 1, 30, "the metric")
+        wait_for(lambda: svc.readyz() == svc.readyz() == (503, svc.readyz()[1])
+                 and str(store.path) in svc.readyz()[1], 30, "/readyz to name the file")
+        wait_for(lambda: metric(svc.metrics(), "zrmon_state_file_errors") == 1, 30, "the metric")
         admin = requests.get(f"http://127.0.0.1:{svc.admin_port}/readyz", timeout=5)
         assert admin.status_code == 503 and "silences.json" in admin.text
         _restore(local, store.path)
-        wait_for(lambda: _readyz(svc.url)[0] == _readyz(svc.url)[0] == 200, 30,
+        wait_for(lambda: svc.readyz()[0] == svc.readyz()[0] == 200, 30,
                  "/readyz after the restore")
-        wait_for(lambda: _metric(svc, "zrmon_state_file_errors") == 0, 30, "the metric")
+        wait_for(lambda: metric(svc.metrics(), "zrmon_state_file_errors") == 0, 30, "the metric")
     finally:
         svc.stop()
 
@@ -93,11 +80,11 @@ def test_a_writer_with_an_emptied_database_waits_instead_of_starting_over(
         body = encode(sensor_event("r-9"))
         assert requests.post(f"{svc.url}/webhooks/zoom", data=body,
                              headers=signed_headers(body), timeout=5).status_code == 200
-        wait_for(lambda: "writer.sqlite: is empty" in _readyz(svc.url)[1], 30, "the reason")
+        wait_for(lambda: "writer.sqlite: is empty" in svc.readyz()[1], 30, "the reason")
         wait_for(lambda: "writer waiting" in svc.log_text(), 30, "the writer to say why")
         assert _landed(influx) == 0
         _restore(local, writer_db)
         wait_for(lambda: _landed(influx) == 9, 30, "the accepted event, once restored")
-        wait_for(lambda: _readyz(svc.url)[0] == 200, 30, "ready again")
+        wait_for(lambda: svc.readyz()[0] == 200, 30, "ready again")
     finally:
         svc.stop()

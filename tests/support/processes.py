@@ -76,6 +76,14 @@ class Service:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log and self.log.exists() else ""
 
+    def readyz(self) -> tuple[int, str]:
+        """The public listener's /readyz: status and body; (0, "") while it does not answer."""
+        try:
+            response = requests.get(f"{self.url}/readyz", timeout=5)
+        except requests.RequestException:
+            return 0, ""
+        return response.status_code, response.text
+
     def metrics(self) -> str:
         """The admin listener's /metrics, summed over every process; empty until it listens.
 
@@ -218,3 +226,9 @@ def metric(text: str, sample: str) -> float | None:
         if line.startswith(sample + " "):
             return float(line.rsplit(" ", 1)[1])
     return None
+
+
+def metric_total(text: str, name: str) -> float:
+    """The sum of every sample of ``name``, whatever its labels (0 when there is none)."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith((name + " ", name + "{")))
