@@ -234,11 +234,14 @@ def test_a_refused_event_leaves_the_state_as_it_was(post, writer: Writer,
                                      "parent_location_id": parent}}})
     post(located("room-1", "f1", 10))
     drain(writer)
-    # A time InfluxDB cannot store (past 2262): the write is refused with a 400.
+    # In one batch: a change that is stored, one InfluxDB refuses (a time past 2262 gets
+    # a 400), and a reading after both.
+    post(located("room-2", "f2", 20))
     response = post(located("room-1", "f2", 9_300_000_000_000, name="zoomroom.updated"))
     assert response.status_code == 200
     post(sensor_event(when="2026-11-01T10:05:00Z"))
     drain(writer)
+    assert writer.ingest.registry.room_tags("room-2")["floor"] == "2nd"   # kept
     [item] = Quarantine(writer.config.quarantine_dir).items()
     assert item.event == "zoomroom.updated" and item.reason == "influx_rejected"
     [series] = influx.query("SELECT \"value\", \"floor\" FROM \"sensor\" "
