@@ -177,16 +177,21 @@ def backup_sqlite(path: Path) -> None:
         return
     backup = last_good_path(path)
     temp = backup.with_name(f".{backup.name}.tmp")
-    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
-    target = sqlite3.connect(temp)
     try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
-    with open(temp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temp, backup)
+        source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+        target = sqlite3.connect(temp)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        with open(temp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, backup)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)      # a copy cut short by a full disk must not keep its space
+        raise
     fsync_directory(path.parent)
 
 

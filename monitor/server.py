@@ -10,6 +10,7 @@ init system or container runtime restarts it.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import logging
 import os
 import shutil
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 from monitor.config import Config
@@ -37,11 +39,31 @@ class Listen:
     admin_port: int = 9108
 
 
+SHM = Path("/dev/shm")
+
+
+def metrics_dir(config: Config, shm: Path = SHM) -> Path:
+    """Where the processes' metric files live: in memory, not on the data directory's disk.
+
+    prometheus-client's multiprocess mode writes memory-mapped files, and a process
+    touching a new page of one on a full file system dies of SIGBUS: with the files
+    beside the spool, a writer restarted on a full disk crashed at once, again and
+    again. ``/dev/shm`` (RAM, present on Linux and in containers) keeps them off that
+    disk; the name is the data directory's, so one service's files are found again
+    and its previous run's are cleared (the writer lock allows one service per data
+    directory).
+    """
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        return config.data_dir / "metrics"
+    digest = hashlib.sha256(str(config.data_dir.resolve()).encode()).hexdigest()[:16]
+    return shm / f"zrmon-metrics-{digest}"
+
+
 def child_env(config: Config) -> dict[str, str]:
-    metrics_dir = config.data_dir / "metrics"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True, exist_ok=True)
-    return {**os.environ, **config.to_env(), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())}
+    directory = metrics_dir(config)
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, **config.to_env(), "PROMETHEUS_MULTIPROC_DIR": str(directory.resolve())}
 
 
 def gunicorn_command(listen: Listen) -> list[str]:

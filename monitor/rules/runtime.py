@@ -162,10 +162,19 @@ def status_path(config: Config) -> Path:
 
 
 def write_status(config: Config, problem: str | None, now_ns: int | None = None) -> None:
+    """Report the evaluator's state; a disk that cannot take the report is only logged.
+
+    The report is for ``/readyz``: one that cannot be written goes stale, and a stale
+    report already reads as ``failed`` there. Raising instead would stop the evaluator
+    (or, at start, the writer process beside it) for want of a status line.
+    """
     now = time.time_ns() if now_ns is None else now_ns
-    write_atomic(status_path(config), {
-        "state": "running" if problem is None else "failed", "reason": problem or "",
-        "updated_ns": now, "updated": ns_to_iso(now), "pid": os.getpid()})
+    try:
+        write_atomic(status_path(config), {
+            "state": "running" if problem is None else "failed", "reason": problem or "",
+            "updated_ns": now, "updated": ns_to_iso(now), "pid": os.getpid()})
+    except OSError as exc:
+        log.warning("evaluator state not written (%s): %s", status_path(config), exc)
 
 
 def evaluator_state(config: Config, now_ns: int | None = None) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor import jsonutil
-from monitor.atomicfile import StateFileError, backup_sqlite
+from monitor.atomicfile import StateFileError, backup_sqlite, check_sqlite
 from monitor.config import Config
 from monitor.ingest.mapping import IngestState, map_event
 from monitor.ingest.measurements import SENSOR, SENSOR_EVENT
@@ -457,7 +457,9 @@ def wait_for_usable_state(config: Config, stop: threading.Event, poll_s: float =
     forgotten incident book, so the writer waits, saying why (``/readyz`` and
     ``zrmon_state_file_errors`` say it too), until ``zrmon state restore`` puts the
     last good copy back. The receivers keep accepting into the spool meanwhile.
-    Once the database is healthy it becomes the new last good copy.
+    Once the database is healthy it becomes the new last good copy, if the disk has
+    room for one: a copy that cannot be made is a warning, never a reason to wait (a
+    writer that stopped on a full disk must start again to drain the spool).
     """
     path = config.state_dir / STATE_FILENAME
     if not path.exists():
@@ -465,13 +467,18 @@ def wait_for_usable_state(config: Config, stop: threading.Event, poll_s: float =
     warned = False
     while not stop.is_set():
         try:
-            backup_sqlite(path)
-            return True
+            check_sqlite(path)
         except StateFileError as exc:
             if not warned:
                 log.error("writer waiting: %s", exc)
                 warned = True
-        stop.wait(poll_s)
+            stop.wait(poll_s)
+            continue
+        try:
+            backup_sqlite(path)
+        except (OSError, sqlite3.Error, StateFileError) as exc:
+            log.warning("no last good copy of %s this time: %s", path, exc)
+        return True
     return False
 
 

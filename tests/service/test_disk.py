@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -145,3 +146,32 @@ def test_full_disk_answers_503_and_the_service_carries_on(small_fs: Path, config
     finally:
         svc.stop()
         proxy.close()
+
+
+def test_a_writer_restarted_on_a_full_disk_starts_and_drains_once_space_returns(
+        small_fs: Path, config: Config, tmp_path: Path) -> None:
+    """Its last good copy cannot be made then: a warning, not a crash loop."""
+    local = config.with_(data_dir=small_fs / "var", min_free_bytes=1 * MiB)
+    svc = Service(local, free_port(), free_port(), log=tmp_path / "serve.log").start()
+    influx = InfluxClient(local)
+    try:
+        for n in range(3):
+            assert _post(svc.url, n) == 200
+        wait_for(lambda: _landed(influx) == 3, 30, "the first readings")
+        fill(small_fs, leave=0)
+        first = svc.writer_pid()
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: svc.writer_pid() not in (None, first), 30, "a new writer")
+        second = svc.writer_pid()
+        wait_for(lambda: "no last good copy" in svc.log_text(), 30, "the warning")
+        for path in small_fs.glob("filler*"):
+            path.unlink()
+        assert _post(svc.url, 3) == 200
+        wait_for(lambda: _landed(influx) == 4, 60, "the reading after the restart")
+        wait_for(lambda: '"evaluator":"running"' in requests.get(
+            f"http://127.0.0.1:{svc.admin_port}/readyz", timeout=5).text.replace(" ", ""),
+            60, "the evaluator reporting again")
+        assert svc.writer_pid() == second, svc.log_text()   # started once, never again
+    finally:
+        svc.stop()
