@@ -164,3 +164,5 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        # The metric files are in memory (/dev/shm): give it back once nobody writes them.
+        shutil.rmtree(metrics_dir(self.config), ignore_errors=True)
