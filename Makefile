@@ -72,6 +72,7 @@ test: venv ensure-influxd
 lint: venv
 	$(BIN)/ruff check monitor tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: venv ensure-influxd
 	$(BIN)/python bench/ingest.py

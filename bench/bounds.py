@@ -52,7 +52,7 @@ from typing import Any
 
 import requests
 
-from monitor.ingest.measurements import SENSOR_EVENT
+from monitor.datamodel.measurements import SENSOR_EVENT
 from monitor.webhooks.bounds import Limits
 
 BENCH = Path(__file__).resolve().parent

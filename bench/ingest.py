@@ -91,7 +91,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from monitor.ingest.measurements import SENSOR_EVENT
+from monitor.datamodel.measurements import SENSOR_EVENT
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -418,7 +418,7 @@ def server_for(name: str, args: argparse.Namespace, influx_url: str, tmp: Path,
         if help_text is not None and "--threads" in help_text:
             command += ["--threads", str(args.threads)]
     else:
-        # The same worker class, counts and keep-alive as monitor/gunicorn_conf.py.
+        # The same worker class, counts and keep-alive as monitor/runtime/gunicorn_conf.py.
         command = [str(BIN / "gunicorn"), "-k", "gthread", "--workers", str(args.workers),
                    "--threads", str(args.threads), "--keep-alive", "75",
                    "--log-level", "warning", "--no-control-socket",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import urllib3
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import LocalInfluxd
 from monitor.store.retention import apply_setup, backfill, daily_select

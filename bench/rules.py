@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any
 
 import urllib3
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient, Series
 from monitor.store.influxd import LocalInfluxd
 
@@ -452,7 +452,7 @@ def floor_query(rule: Rule, at_ns: int) -> str:
     room's series for the window. No evaluator can do less than this, so its
     1k -> 10k ratio bounds the cycle's.
     """
-    from monitor.ingest.points import influxql_string
+    from monitor.datamodel.points import influxql_string
     from monitor.rules.query import SILENT_LOOKBACK_S, build_query, tag_filters, time_bounds
 
     if rule.kind == "incident":

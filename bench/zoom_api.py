@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import LocalInfluxd
 from monitor.zoom.backfill import Backfill, Target

@@ -21,9 +21,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from monitor.atomicfile import StateFileError
-from monitor.config import Config, ConfigError
-from monitor.exitcodes import EXIT_USAGE
+from monitor.core.atomicfile import StateFileError
+from monitor.core.config import Config, ConfigError
+from monitor.core.exitcodes import EXIT_USAGE
 from monitor.store.lock import LOCK_FD_ENV, AlreadyRunningError, RoleLock, inherited
 from monitor.store.quarantine import Quarantine
 
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Each concept owns its subcommands: a module with ``add_commands(commands, config_flags)``
 # and ``HANDLERS`` (command name -> handler), imported only when the parser is built.
 COMMAND_MODULES = (
-    "monitor.rules.cli",
+    "monitor.runtime.rules_cli",
     "monitor.store.cli",
     "monitor.simulate.cli",
     "monitor.reports.cli",
@@ -131,13 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
-    from monitor.server import Listen, Supervisor
+    from monitor.runtime.supervisor import Listen, Supervisor
 
     config.require_secret()
     if args.no_rules:
         config = config.with_(evaluate=False)
     if config.evaluate:
-        from monitor.rules.runtime import startup_problem
+        from monitor.runtime.evaluator import startup_problem
 
         problem = startup_problem(config.rules_dir)
         if problem is not None:
@@ -164,8 +164,8 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_writer(config: Config, args: argparse.Namespace) -> int:
-    from monitor.adminserver import start_admin_server
-    from monitor.app import create_admin_app
+    from monitor.runtime.adminserver import start_admin_server
+    from monitor.runtime.app import create_admin_app
     from monitor.store.writer import Writer, wait_for_usable_state
 
     stop = threading.Event()
@@ -223,16 +223,16 @@ def _start_rules(config: Config) -> Any:
 
     ``zrmon serve`` refused broken rule files before starting this process; if
     they broke since, the receiver keeps ingesting and ``/readyz`` reports the
-    evaluator as failed (:mod:`monitor.rules.runtime`).
+    evaluator as failed (:mod:`monitor.runtime.evaluator`).
     """
-    from monitor.rules.runtime import start_in_background
+    from monitor.runtime.evaluator import start_in_background
 
     return start_in_background(config)
 
 
 def _start_receiver_stats(config: Config, stop: threading.Event) -> threading.Thread:
     """The receiver's own counters into InfluxDB, for the rules that watch Zoom's deliveries."""
-    from monitor.receiverstats import ReceiverStats
+    from monitor.runtime.receiverstats import ReceiverStats
 
     return ReceiverStats(config, stop).start()
 
@@ -271,7 +271,7 @@ def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
     quarantine = Quarantine(config.quarantine_dir)
     if args.quarantine_command == "list":
         return _quarantine_list(quarantine, args.json)
-    from monitor.replay import replay
+    from monitor.runtime.replay import replay
 
     result = replay(config, quarantine, args.ids or None)
     print(json.dumps(result))

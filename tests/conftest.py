@@ -20,8 +20,8 @@ from flask.testing import FlaskClient
 from support.events import SECRET, Post, encode, signed_headers
 from support.sinks import HttpSink, start_http_sink
 
-from monitor.app import create_app
-from monitor.config import Config
+from monitor.core.config import Config
+from monitor.runtime.app import create_app
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import LocalInfluxd
 from monitor.store.writer import Writer

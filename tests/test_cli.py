@@ -9,7 +9,7 @@ from support.events import alert_event, sensor_event
 from support.store import count, drain
 
 from monitor.cli import main
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.writer import Writer

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from monitor.exitcodes import EXIT_STALE, EXIT_USAGE
+from monitor.core.exitcodes import EXIT_STALE, EXIT_USAGE
 from monitor.rules.load import RuleFileErrors
 
 

@@ -1,12 +1,12 @@
 """The sensor vocabulary as the dashboards use it: titles and Grafana unit ids.
 
-The table itself is :data:`monitor.ingest.vocabulary.SENSORS`, shared with
+The table itself is :data:`monitor.datamodel.vocabulary.SENSORS`, shared with
 notifications and the status page.
 """
 
 from __future__ import annotations
 
-from monitor.ingest.vocabulary import PEOPLE, SENSOR_TYPES, SensorKind, sensor_kind
+from monitor.datamodel.vocabulary import PEOPLE, SENSOR_TYPES, SensorKind, sensor_kind
 
 __all__ = ["PEOPLE", "all_sensors", "sensor"]
 

@@ -14,9 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.ingest.annotations import event_tags, event_title
-from monitor.ingest.incidents import Incident, IncidentBook, IncidentChange
-from monitor.ingest.measurements import (
+from monitor.datamodel.measurements import (
     ALERT_EVENT,
     ALERT_EVENTS,
     ROOM_ALERT,
@@ -26,10 +24,12 @@ from monitor.ingest.measurements import (
     ZOOM_EVENT,
     ZOOM_ROOM,
 )
-from monitor.ingest.points import Batch, Delete, Point, clean_tags
+from monitor.datamodel.points import Batch, Delete, Point, clean_tags
+from monitor.datamodel.vocabulary import ALERT_KINDS, ALERT_TYPES, COMPONENTS, KIND_CLEARED, word
+from monitor.ingest.annotations import event_tags, event_title
+from monitor.ingest.incidents import Incident, IncidentBook, IncidentChange
 from monitor.ingest.registry import Registry
 from monitor.ingest.snapshot import ROOM_OFFLINE, SNAPSHOT_EVENT, apply_snapshot
-from monitor.ingest.vocabulary import ALERT_KINDS, ALERT_TYPES, COMPONENTS, KIND_CLEARED, word
 
 PEOPLE_COUNT = "REAL_TIME_PEOPLE_COUNT"
 PEOPLE_MAX_GAP_NS = 300 * 1_000_000_000

@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from monitor.datamodel.vocabulary import KIND_CLEARED, KIND_TRIGGERED
 from monitor.ingest.registry import Registry
-from monitor.ingest.vocabulary import KIND_CLEARED, KIND_TRIGGERED
 
 SNAPSHOT_EVENT = "zrmon.registry_snapshot"
 RECONCILIATION = "reconciliation"

@@ -27,7 +27,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from monitor.configfile import ConfigFileError, Document, KeyPath, parse_yaml, walk_messages
+from monitor.core.configfile import ConfigFileError, Document, KeyPath, parse_yaml, walk_messages
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 

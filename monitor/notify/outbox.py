@@ -37,7 +37,7 @@ from typing import IO, Any, Literal, cast
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from monitor.metrics import NOTIFICATION_RETRIES, NOTIFICATIONS_FAILED, NOTIFICATIONS_SENT
+from monitor.core.metrics import NOTIFICATION_RETRIES, NOTIFICATIONS_FAILED, NOTIFICATIONS_SENT
 from monitor.notify.message import Notification
 from monitor.notify.senders import DeliveryError, Sender
 

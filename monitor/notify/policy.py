@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import Schema, ValidationError, validate, validates_schema
 from marshmallow import fields as mf
 
-from monitor.configfile import (
+from monitor.core.configfile import (
     ConfigFileError,
     ConfigFileErrors,
     Document,
@@ -43,9 +43,9 @@ from monitor.configfile import (
     parse_yaml,
     walk_messages,
 )
-from monitor.durations import duration_ns
+from monitor.core.durations import duration_ns
+from monitor.core.timeutil import NS_PER_S
 from monitor.rules.model import Alert
-from monitor.timeutil import NS_PER_S
 
 MINUTES_PER_DAY = 24 * 60
 DEFAULT_PATH = Path("rules/notify.yaml")       # relative to the working directory

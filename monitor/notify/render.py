@@ -12,10 +12,10 @@ import math
 import re
 from typing import Any
 
-from monitor.ingest.vocabulary import sensor_kind
+from monitor.core.timeutil import NS_PER_S, human_duration, ns_to_iso
+from monitor.datamodel.vocabulary import sensor_kind
 from monitor.notify.message import Notification, room_name
 from monitor.rules.model import Alert
-from monitor.timeutil import NS_PER_S, human_duration, ns_to_iso
 
 MAX_LINES = 20
 WEBHOOK_VERSION = "1"

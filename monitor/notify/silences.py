@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from monitor.atomicfile import read_state, write_bytes_atomic
+from monitor.core.atomicfile import read_state, write_bytes_atomic
 from monitor.notify.policy import alert_labels, labels_match, matcher_errors
 from monitor.rules.model import Alert
 

@@ -16,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.ingest.measurements import CHECKED_IN_EVENT, CHECKED_OUT_EVENT, ZOOM_EVENT
-from monitor.ingest.points import influxql_ident, influxql_string
+from monitor.core.timeutil import NS_PER_MS, NS_PER_S
+from monitor.datamodel.measurements import CHECKED_IN_EVENT, CHECKED_OUT_EVENT, ZOOM_EVENT
+from monitor.datamodel.points import influxql_ident, influxql_string
 from monitor.reports.airmaths import (
     HourRow,
     Stats,
@@ -32,7 +33,6 @@ from monitor.reports.guidance import GuidanceLine
 from monitor.reports.rooms import Room, room_labels
 from monitor.reports.timerange import TimeRange
 from monitor.store.influx import InfluxClient, Series
-from monitor.timeutil import NS_PER_MS, NS_PER_S
 
 ROLLUP = '"rollup"."sensor_1h"'
 DAILY = '"rollup"."sensor_1d"'

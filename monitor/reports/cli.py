@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from monitor.config import Config
-from monitor.exitcodes import EXIT_USAGE
+from monitor.core.config import Config
+from monitor.core.exitcodes import EXIT_USAGE
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],

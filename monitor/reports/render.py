@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 
+from monitor.core.timeutil import human_duration
 from monitor.reports.air_query import AirReport
 from monitor.reports.charts import bar_chart_svg
 from monitor.reports.tables import (
@@ -25,7 +26,6 @@ from monitor.reports.tables import (
     uptime_document,
 )
 from monitor.reports.uptime_query import UptimeReport
-from monitor.timeutil import human_duration
 
 FORMATS = ("html", "csv", "json")
 Report = AirReport | UptimeReport

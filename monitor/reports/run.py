@@ -7,16 +7,16 @@ from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Literal
 
-from monitor.atomicfile import write_bytes_atomic
-from monitor.config import Config
-from monitor.localtime import BUILDING, building_zones, zone
+from monitor.core.atomicfile import write_bytes_atomic
+from monitor.core.config import Config
+from monitor.core.progress import progress_bar
 from monitor.reports.air_query import air_quality
 from monitor.reports.guidance import load_guidance
-from monitor.reports.progress import progress_bar
 from monitor.reports.render import Report, render
 from monitor.reports.timerange import TimeRange
 from monitor.reports.uptime_query import uptime
 from monitor.store.influx import InfluxClient
+from monitor.store.localtime import BUILDING, building_zones, zone
 
 Kind = Literal["air-quality", "uptime"]
 KINDS: tuple[Kind, ...] = ("air-quality", "uptime")

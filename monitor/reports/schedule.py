@@ -1,7 +1,7 @@
 """Scheduled reports from ``rules/reports.yaml``, run by the rules' APScheduler.
 
 :func:`add_report_jobs` adds one CronTrigger job per entry of
-:func:`load_schedule`; ``monitor.jobs.schedule_jobs`` calls it where the rule
+:func:`load_schedule`; ``monitor.runtime.jobs.schedule_jobs`` calls it where the rule
 scheduler starts. A job computes its range from the clock at run time
 (``last_month`` on 1 November is October), writes
 the file into ``out_dir`` and, when the entry names an e-mail channel from
@@ -21,11 +21,11 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any, cast
 
-from monitor.config import Config
-from monitor.configfile import ConfigFileError, KeyPath, parse_yaml
-from monitor.localtime import BUILDING, zone
+from monitor.core.config import Config
+from monitor.core.configfile import ConfigFileError, KeyPath, parse_yaml
 from monitor.reports.run import KINDS, Kind, Request, file_name, resolve_zone, write
 from monitor.reports.timerange import RELATIVE, relative_range
+from monitor.store.localtime import BUILDING, zone
 
 log = logging.getLogger("monitor.reports")
 FILE_NAME = "reports.yaml"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from monitor.localtime import iso_local, local, zone_name
-from monitor.timeutil import NS_PER_S, TimeParseError, ns_to_iso, to_ns
+from monitor.core.timeutil import NS_PER_S, TimeParseError, ns_to_iso, to_ns
+from monitor.store.localtime import iso_local, local, zone_name
 
 HOUR_NS = 3600 * NS_PER_S
 RELATIVE = ("last_month", "last_week", "last_day")

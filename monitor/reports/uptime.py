@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from monitor.timeutil import NS_PER_S
+from monitor.core.timeutil import NS_PER_S
 
 OFFLINE = "room_offline"
 

@@ -12,13 +12,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.ingest.measurements import ROOM_INCIDENT
-from monitor.ingest.points import influxql_ident
+from monitor.core.timeutil import NS_PER_MS
+from monitor.datamodel.measurements import ROOM_INCIDENT
+from monitor.datamodel.points import influxql_ident
 from monitor.reports.rooms import Room, room_labels
 from monitor.reports.timerange import TimeRange
 from monitor.reports.uptime import Incident, Uptime, fleet_uptime, room_uptime
 from monitor.store.influx import InfluxClient
-from monitor.timeutil import NS_PER_MS
 
 
 @dataclass

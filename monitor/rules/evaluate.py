@@ -26,10 +26,11 @@ from typing import Any
 
 import jinja2
 
-from monitor.ingest.measurements import RULE_STATE
-from monitor.ingest.points import Point, clean_tags, encode_lines
-from monitor.jsonutil import write_atomic
-from monitor.metrics import GROUP_EVALUATION_SECONDS, RULE_ERRORS, RULE_EVALUATIONS
+from monitor.core.jsonutil import write_atomic
+from monitor.core.metrics import GROUP_EVALUATION_SECONDS, RULE_ERRORS, RULE_EVALUATIONS
+from monitor.core.timeutil import human_duration
+from monitor.datamodel.measurements import RULE_STATE
+from monitor.datamodel.points import Point, clean_tags, encode_lines
 from monitor.rules.model import Alert, Group, Rule
 from monitor.rules.query import Sample, build_query, can_filter_breaches, samples
 from monitor.rules.state import (
@@ -43,7 +44,6 @@ from monitor.rules.state import (
     step,
 )
 from monitor.store.influx import InfluxClient, InfluxError, Series
-from monitor.timeutil import human_duration
 
 log = logging.getLogger(__name__)
 QUERY_CONCURRENCY = 2   # queries in flight per group: one query already uses both cores
@@ -90,7 +90,7 @@ class Evaluator:
     """Rule states in memory; ``state_file`` (optional) is only for :meth:`evaluate`'s callers.
 
     The engine passes ``states`` restored from its database and persists
-    them itself (see :mod:`monitor.rules.journal`).
+    them itself (see :mod:`monitor.runtime.journal`).
     """
 
     def __init__(self, influx: InfluxClient, state_file: StateFile | None,

@@ -5,7 +5,7 @@ is deployed, so an error is only worth something if it names the file, the
 line and the key to fix -- and if all of a file's mistakes come out in one
 run instead of one per edit. Hence three steps, each with one job:
 
-1. :func:`monitor.configfile.parse_yaml` turns the file into plain data plus a
+1. :func:`monitor.core.configfile.parse_yaml` turns the file into plain data plus a
    map from key path to line, noting YAML-level problems (duplicate keys).
 2. marshmallow schemas, one per concept (group, rule, level threshold,
    no_data, incident match), validate the plain data. Their nested error
@@ -33,15 +33,15 @@ import jinja2.meta
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
-from monitor.configfile import (
+from monitor.core.configfile import (
     ConfigFileError,
     ConfigFileErrors,
     dotted,
     parse_yaml,
     walk_messages,
 )
-from monitor.durations import seconds_or_duration
-from monitor.ingest.vocabulary import SENSOR_TYPES
+from monitor.core.durations import seconds_or_duration
+from monitor.datamodel.vocabulary import SENSOR_TYPES
 from monitor.rules.model import (
     LEVELS,
     RECEIVER_FIELDS,
@@ -132,7 +132,7 @@ RuleFileErrors = ConfigFileErrors
 def parse_duration(text: str | float) -> float:
     """Seconds from ``30s``, ``10m``, ``2h``, ``1d``, ``1h30m``; plain numbers are seconds.
 
-    The grammar is :mod:`monitor.durations`'s, shared with every other file
+    The grammar is :mod:`monitor.core.durations`'s, shared with every other file
     and flag; the name stays because rule-file code and tests read it so.
     """
     return seconds_or_duration(text)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 LEVELS: tuple[str, ...] = ("info", "warning", "critical")   # ascending severity
-# The receiver's counters, as fields of its measurement (monitor.ingest.measurements.RECEIVER):
+# The receiver's counters, as fields of its measurement (monitor.datamodel.measurements.RECEIVER):
 # per interval, signed deliveries from Zoom and requests refused for a bad signature (401).
 RECEIVER_FIELDS = ("deliveries", "signature_failures")
 # The "room" of a fleet-wide rule's one alert, and the name its messages show.

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from monitor.ingest.measurements import RECEIVER, ROOM_INCIDENT, SENSOR
-from monitor.ingest.points import influxql_ident, influxql_string
+from monitor.datamodel.measurements import RECEIVER, ROOM_INCIDENT, SENSOR
+from monitor.datamodel.points import influxql_ident, influxql_string
 from monitor.rules.model import (
     FLEET_NAME,
     FLEET_ROOM,

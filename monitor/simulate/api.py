@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from monitor.ingest.measurements import ALERT_EVENT, SENSOR_EVENT
+from monitor.core.timeutil import NS_PER_S, to_ns
+from monitor.datamodel.measurements import ALERT_EVENT, SENSOR_EVENT
 from monitor.simulate.events import TRIGGERED, Event
 from monitor.simulate.fleet import Fleet
-from monitor.timeutil import NS_PER_S, to_ns
 from monitor.zoom.fake import (
     FakeDevice,
     FakeFleet,

@@ -19,8 +19,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.config import Config
-from monitor.exitcodes import EXIT_USAGE
+from monitor.core.config import Config
+from monitor.core.exitcodes import EXIT_USAGE
 
 MAX_ROOMS = 10_000
 log = logging.getLogger("monitor.simulate")
@@ -168,7 +168,7 @@ def _plan(config: Config, args: argparse.Namespace) -> Any:
 
 
 def _duration(flag: str, text: str) -> float:
-    from monitor.durations import seconds_or_duration
+    from monitor.core.durations import seconds_or_duration
 
     try:
         return seconds_or_duration(text)

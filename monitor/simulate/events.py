@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.ingest.measurements import ALERT_EVENT, SENSOR_EVENT
+from monitor.datamodel.measurements import ALERT_EVENT, SENSOR_EVENT
 from monitor.simulate.fleet import Fleet, Location, Room
 from monitor.simulate.schedule import Meeting
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
 
-from monitor import jsonutil
+from monitor.core import jsonutil
 from monitor.webhooks.signature import sign
 
 log = logging.getLogger(__name__)

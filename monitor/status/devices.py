@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from monitor.atomicfile import StateFileError
+from monitor.core.atomicfile import StateFileError
 from monitor.status.model import DeviceInfo
 
 log = logging.getLogger("monitor.status")

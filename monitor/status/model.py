@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.ingest.vocabulary import PEOPLE, sensor_kind
+from monitor.core.timeutil import NS_PER_S, human_duration, ns_to_iso
+from monitor.datamodel.vocabulary import PEOPLE, sensor_kind
 from monitor.rules.model import LEVELS
 from monitor.status.levels import OK, RuleSet
 from monitor.status.query import (
@@ -28,7 +29,6 @@ from monitor.status.query import (
     RuleStatus,
     Snapshot,
 )
-from monitor.timeutil import NS_PER_S, human_duration, ns_to_iso
 
 SEVERITIES = (OK, *LEVELS)            # ascending: ok < info < warning < critical
 STALE_AFTER_S = 20 * 60               # as the default co2-sensor-silent rule

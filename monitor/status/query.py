@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from monitor.ingest.measurements import ROOM_INCIDENT, RULE_STATE, SENSOR
-from monitor.ingest.points import influxql_ident
+from monitor.datamodel.measurements import ROOM_INCIDENT, RULE_STATE, SENSOR
+from monitor.datamodel.points import influxql_ident
 from monitor.rules.query import (
     INCIDENT_LOOKBACK_S,
     ROOM_TAGS,

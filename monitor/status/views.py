@@ -1,6 +1,6 @@
 """``GET /`` (HTML) and ``GET /status.json`` on the admin listener only.
 
-Registered in :func:`monitor.app.create_admin_app`, never in the public app:
+Registered in :func:`monitor.runtime.app.create_admin_app`, never in the public app:
 room names, incidents and rule states are internal. InfluxDB being down is
 something this page must show, not crash on: the page renders an error panel
 with status 503 (so a script checking it sees the failure too) and keeps
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.status.devices import DeviceCache
 from monitor.status.levels import RuleCache
 from monitor.status.model import Page, build_page, page_json

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from monitor.config import Config
-from monitor.exitcodes import EXIT_USAGE
+from monitor.core.config import Config
+from monitor.core.exitcodes import EXIT_USAGE
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -81,10 +81,10 @@ def _prune(client: Any, config: Config) -> int:
 
 
 def _backfill(client: Any, args: argparse.Namespace) -> int:
-    from monitor.durations import seconds_or_duration
-    from monitor.reports.progress import progress_bar
+    from monitor.core.durations import seconds_or_duration
+    from monitor.core.progress import progress_bar
+    from monitor.core.timeutil import NS_PER_S, TimeParseError, to_ns
     from monitor.store.retention import backfill, chunk_count
-    from monitor.timeutil import NS_PER_S, TimeParseError, to_ns
 
     try:
         end = to_ns(args.end) if args.end else time.time_ns()
@@ -104,7 +104,7 @@ def _backfill(client: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_state(config: Config, args: argparse.Namespace) -> int:
-    from monitor.atomicfile import StateFileError, restore_last_good
+    from monitor.core.atomicfile import StateFileError, restore_last_good
     from monitor.store.statefiles import check, problems, state_files
 
     if args.state_command == "check":

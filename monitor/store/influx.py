@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from monitor.config import Config
+from monitor.core.config import Config
 
 
 class InfluxError(Exception):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monitor.atomicfile import write_bytes_atomic
+from monitor.core.atomicfile import write_bytes_atomic
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from monitor.config import Config, retention_seconds
-from monitor.durations import duration_seconds
-from monitor.ingest.measurements import SENSOR
-from monitor.ingest.points import influxql_ident
+from monitor.core.config import Config, retention_seconds
+from monitor.core.durations import duration_seconds
+from monitor.core.timeutil import NS_PER_S
+from monitor.datamodel.measurements import SENSOR
+from monitor.datamodel.points import influxql_ident
 from monitor.store.influx import InfluxClient
-from monitor.timeutil import NS_PER_S
 
 RAW_RP = "autogen"
 ROLLUP_RP = "rollup"

@@ -26,8 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.atomicfile import fsync_directory
-from monitor.config import Config
+from monitor.core.atomicfile import fsync_directory
+from monitor.core.config import Config
 
 HEADER = struct.Struct("<IIq")
 _COMMIT_DELAY_S = 0.0003

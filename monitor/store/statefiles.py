@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.atomicfile import LAST_GOOD, StateFileError, check_sqlite
-from monitor.config import Config
-from monitor.jsonutil import read_json_state
+from monitor.core.atomicfile import LAST_GOOD, StateFileError, check_sqlite
+from monitor.core.config import Config
+from monitor.core.jsonutil import read_json_state
 
 CACHE_S = 5.0   # /readyz may be polled every second; a check reads every file's header
 

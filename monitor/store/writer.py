@@ -21,13 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor import jsonutil
-from monitor.atomicfile import StateFileError, backup_sqlite, check_sqlite
-from monitor.config import Config
-from monitor.ingest.mapping import IngestState, map_event
-from monitor.ingest.measurements import SENSOR, SENSOR_EVENT
-from monitor.ingest.points import Batch, Delete, LineEncoder, Point, influxql_string
-from monitor.metrics import (
+from monitor.core import jsonutil
+from monitor.core.atomicfile import StateFileError, backup_sqlite, check_sqlite
+from monitor.core.config import Config
+from monitor.core.metrics import (
     DUPLICATES_SKIPPED,
     EVENTS_WRITTEN,
     POINTS_WRITTEN,
@@ -37,6 +34,9 @@ from monitor.metrics import (
     WRITER_QUARANTINED,
     WRITER_STORAGE_ERRORS,
 )
+from monitor.datamodel.measurements import SENSOR, SENSOR_EVENT
+from monitor.datamodel.points import Batch, Delete, LineEncoder, Point, influxql_string
+from monitor.ingest.mapping import IngestState, map_event
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import (

@@ -26,6 +26,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.core.config import Config
+
 #: Limit names as reported in answers and quarantine entries; each is the
 #: configuration field (upper-cased with ``ZRMON_``, its environment variable).
 MAX_DEPTH = "max_json_depth"
@@ -42,6 +44,12 @@ class Limits:
     max_items: int = 5_000
     max_nodes: int = 20_000
     max_string_bytes: int = 65_536
+
+
+def limits_of(config: Config) -> Limits:
+    """The body bounds a Config sets (the receiver's, replay's and backfill's)."""
+    return Limits(max_depth=config.max_json_depth, max_items=config.max_json_items,
+                  max_nodes=config.max_json_nodes, max_string_bytes=config.max_string_bytes)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from monitor import jsonutil
-from monitor.ingest.measurements import SENSOR_EVENT
+from monitor.core import jsonutil
+from monitor.datamodel.measurements import SENSOR_EVENT
 from monitor.webhooks import bounds
 from monitor.webhooks.bounds import LimitExceeded, Limits
 from monitor.webhooks.privacy import could_need_scrub, needs_scrub, scrub

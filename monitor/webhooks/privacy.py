@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from monitor.atomicfile import create_exclusive
+from monitor.core.atomicfile import create_exclusive
 
 DROPPED_KEYS = frozenset({"passcode", "join_url", "password"})
 VISITOR_KEYS = frozenset({"visitor_email", "visitor_name"})

@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from monitor.metrics import (
+from monitor.core.metrics import (
     ACK_LATENCY,
     CLOCK_SKEW,
     CLOCK_SKEW_LAST,
@@ -27,11 +27,11 @@ from monitor.metrics import (
     SIGNATURE_FAILURES,
     SIGNATURES_VERIFIED,
 )
-from monitor.services import Services, services
 from monitor.store.spool import SpoolFullError
 from monitor.webhooks.bounds import gc_paused
 from monitor.webhooks.catalog import load_catalog
 from monitor.webhooks.intake import Intake, QuarantineEntry, parse_body, prepare
+from monitor.webhooks.receiver import Receiver, receiver
 from monitor.webhooks.signature import SignatureError, url_validation_response, verify
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def _answer(status: int, body: dict[str, Any], event: str, outcome: str) -> tupl
 @bp.post("/webhooks/zoom")
 def receive() -> tuple[Response, int]:
     g.ack_started = time.perf_counter()
-    svc = services()
+    svc = receiver()
     try:
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:
@@ -117,7 +117,7 @@ def receive() -> tuple[Response, int]:
     return _finish(svc, intake, received_ns)
 
 
-def _prepare(parsed: dict[str, Any], body: bytes, svc: Services) -> Intake:
+def _prepare(parsed: dict[str, Any], body: bytes, svc: Receiver) -> Intake:
     try:
         return prepare(parsed, svc.privacy)
     except Exception as exc:  # a bug of ours must not lose a signed event
@@ -159,7 +159,7 @@ def _internal_error_entry(body: bytes, exc: Exception) -> QuarantineEntry:
     return QuarantineEntry(body, "internal_error", {"_internal": [repr(exc)]})
 
 
-def _url_validation(svc: Services, data: dict[str, Any]) -> tuple[Response, int]:
+def _url_validation(svc: Receiver, data: dict[str, Any]) -> tuple[Response, int]:
     payload = data.get("payload")
     token = payload.get("plainToken") if isinstance(payload, dict) else None
     if not isinstance(token, str) or not token:
@@ -172,7 +172,7 @@ def _url_validation(svc: Services, data: dict[str, Any]) -> tuple[Response, int]
     )
 
 
-def _finish(svc: Services, intake: Intake, received_ns: int) -> tuple[Response, int]:
+def _finish(svc: Receiver, intake: Intake, received_ns: int) -> tuple[Response, int]:
     """Spool first, then quarantine: a retry after a failure here duplicates, never loses."""
     try:
         if intake.spool_payload is not None:

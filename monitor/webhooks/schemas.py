@@ -29,9 +29,9 @@ from typing import Any, ClassVar, NamedTuple, TypeGuard
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load
 
-from monitor.configfile import dotted, walk_messages
-from monitor.ingest.measurements import ALERT_EVENTS, SENSOR_EVENT
-from monitor.timeutil import TimeParseError, to_ns
+from monitor.core.configfile import dotted, walk_messages
+from monitor.core.timeutil import TimeParseError, to_ns
+from monitor.datamodel.measurements import ALERT_EVENTS, SENSOR_EVENT
 from monitor.webhooks.catalog import load_catalog
 
 __all__ = [

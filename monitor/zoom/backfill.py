@@ -37,16 +37,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from monitor import jsonutil
-from monitor.config import Config
-from monitor.ingest.measurements import SENSOR, SENSOR_EVENT
-from monitor.ingest.points import influxql_ident, influxql_string
-from monitor.services import limits_of
+from monitor.core import jsonutil
+from monitor.core.config import Config
+from monitor.core.timeutil import NS_PER_S, TimeParseError, iso_to_ns
+from monitor.datamodel.measurements import SENSOR, SENSOR_EVENT
+from monitor.datamodel.points import influxql_ident, influxql_string
 from monitor.store.influx import InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import ACTIVE, SEALED, SpoolAppender, list_segments
 from monitor.store.state import read_offsets
-from monitor.timeutil import NS_PER_S, TimeParseError, iso_to_ns
+from monitor.webhooks.bounds import limits_of
 from monitor.webhooks.intake import Intake, Privacy, parse_body, prepare
 from monitor.webhooks.privacy import load_salt
 from monitor.zoom.client import ZoomApi, zoom_time
@@ -563,7 +563,7 @@ def estimate(backfill: Backfill, rooms: Sequence[str], *, listing_requests: int,
 
 
 def describe(found: Estimate) -> str:
-    from monitor.timeutil import human_duration
+    from monitor.core.timeutil import human_duration
 
     lines = [f"rooms: {found.rooms}", f"room-days: {found.room_days:g}",
              f"requests: {found.requests}",

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from monitor.config import Config
-from monitor.exitcodes import EXIT_INTERRUPTED, EXIT_USAGE
-from monitor.timeutil import NS_PER_S
+from monitor.core.config import Config
+from monitor.core.exitcodes import EXIT_INTERRUPTED, EXIT_USAGE
+from monitor.core.timeutil import NS_PER_S
 
 if TYPE_CHECKING:
     from monitor.zoom.client import ZoomApi
@@ -46,7 +46,7 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def _range(args: argparse.Namespace) -> tuple[int, int]:
-    from monitor.timeutil import to_ns
+    from monitor.core.timeutil import to_ns
 
     end_ns = to_ns(args.end) if args.end else time.time_ns()
     start_ns = to_ns(args.start)
@@ -55,8 +55,8 @@ def _range(args: argparse.Namespace) -> tuple[int, int]:
 
 def _parse(args: argparse.Namespace) -> tuple[int, int, float] | str:
     """The range and the drain timeout, or what is wrong with them."""
-    from monitor.durations import seconds_or_duration
-    from monitor.timeutil import TimeParseError
+    from monitor.core.durations import seconds_or_duration
+    from monitor.core.timeutil import TimeParseError
 
     try:
         start_s, end_s = _range(args)
@@ -113,7 +113,7 @@ def _dry_run(config: Config, api: ZoomApi, start_s: int, end_s: int,
 
 def _backfill(config: Config, api: ZoomApi, start_s: int, end_s: int,  # noqa: PLR0917
               rooms: Sequence[str], drain_timeout: float) -> int:
-    from monitor.reports.progress import progress_bar
+    from monitor.core.progress import progress_bar
     from monitor.store.influx import InfluxError
     from monitor.store.retention import chunk_count
     from monitor.zoom.backfill import (

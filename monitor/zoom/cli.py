@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.zoom.backfill_cli import add_command as add_backfill_command
 from monitor.zoom.backfill_cli import cmd_backfill
 from monitor.zoom.sync_cli import add_sync_command, cmd_zoom_rooms_cached, cmd_zoom_sync

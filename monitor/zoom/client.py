@@ -1,6 +1,6 @@
 """The Zoom REST API client the monitor's sync, backfill and reconciliation share.
 
-One :class:`ZoomApi` per process, built from :class:`~monitor.config.Config`
+One :class:`ZoomApi` per process, built from :class:`~monitor.core.config.Config`
 with :meth:`ZoomApi.from_config`. Every API request passes, in order: the
 daily budget (fail fast when used up), the rate limiter (wait for a slot),
 a bearer token (fetched or renewed), and then the retry loop: a 401 renews
@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import urllib3
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.zoom.auth import Credentials, TokenSource
 from monitor.zoom.errors import (
     ZoomAuthError,

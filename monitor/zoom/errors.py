@@ -6,7 +6,7 @@ end up in logs and on operators' terminals.
 
 from __future__ import annotations
 
-from monitor.exitcodes import EXIT_USAGE
+from monitor.core.exitcodes import EXIT_USAGE
 
 
 class ZoomError(Exception):

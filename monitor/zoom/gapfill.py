@@ -37,11 +37,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.config import Config
-from monitor.ingest.measurements import ROOM_INCIDENT, SENSOR
-from monitor.ingest.points import influxql_ident, influxql_string
-from monitor.jsonutil import read_json_state, write_atomic
-from monitor.metrics import ZOOM_GAPS
+from monitor.core.config import Config
+from monitor.core.jsonutil import read_json_state, write_atomic
+from monitor.core.metrics import ZOOM_GAPS
+from monitor.datamodel.measurements import ROOM_INCIDENT, SENSOR
+from monitor.datamodel.points import influxql_ident, influxql_string
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.spool import spool_status
 from monitor.store.state import read_offsets

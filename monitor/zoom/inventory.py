@@ -100,9 +100,9 @@ def inventory_path(state_dir: Path) -> Path:
 def read_inventory(state_dir: Path) -> tuple[int, list[InventoryRoom]]:
     """The last sync's inventory (its start time in ns, the rooms); ``(0, [])`` before one.
 
-    A damaged file raises :class:`~monitor.atomicfile.StateFileError`.
+    A damaged file raises :class:`~monitor.core.atomicfile.StateFileError`.
     """
-    from monitor.jsonutil import read_json_state
+    from monitor.core.jsonutil import read_json_state
 
     document = read_json_state(inventory_path(state_dir), dict)
     if not isinstance(document, dict) or not document:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.timeutil import iso_to_ns
+from monitor.core.timeutil import iso_to_ns
 
 
 def _text(raw: Mapping[str, Any], key: str) -> str:

@@ -276,8 +276,8 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    from monitor.atomicfile import StateFileError
-    from monitor.jsonutil import read_json_state
+    from monitor.core.atomicfile import StateFileError
+    from monitor.core.jsonutil import read_json_state
 
     try:
         state = read_json_state(path, dict)
@@ -288,8 +288,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _write_json(path: Path, value: Mapping[str, Any]) -> None:
-    from monitor.atomicfile import write_bytes_atomic
-    from monitor.jsonutil import dumps
+    from monitor.core.atomicfile import write_bytes_atomic
+    from monitor.core.jsonutil import dumps
 
     write_bytes_atomic(path, dumps(value))
 

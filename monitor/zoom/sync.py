@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor import jsonutil
-from monitor.config import Config
+from monitor.core import jsonutil
+from monitor.core.config import Config
 from monitor.ingest.snapshot import SNAPSHOT_EVENT
 from monitor.store.lock import AlreadyRunningError, RoleLock
 from monitor.store.spool import SpoolAppender
@@ -160,8 +160,8 @@ def rotation(rooms: Sequence[Room], cursor: int, count: int) -> tuple[list[Room]
 
 def previous_devices(state_dir: Path) -> tuple[dict[str, tuple[Device, ...]], int]:
     """Devices the last syncs read, and the rotation's cursor; nothing if unreadable."""
-    from monitor.atomicfile import StateFileError
-    from monitor.jsonutil import read_json_state
+    from monitor.core.atomicfile import StateFileError
+    from monitor.core.jsonutil import read_json_state
 
     try:
         _synced, rows = read_inventory(state_dir)
@@ -192,7 +192,7 @@ class Syncer:
 
     def sync(self) -> SyncResult:
         """Read, spool the snapshot, then write the inventory; ZoomError when Zoom failed."""
-        from monitor.metrics import ZOOM_SYNC_LAST_SUCCESS, ZOOM_SYNC_SEEN, ZOOM_SYNCS
+        from monitor.core.metrics import ZOOM_SYNC_LAST_SUCCESS, ZOOM_SYNC_SEEN, ZOOM_SYNCS
 
         started_ns = time.time_ns()
         try:
@@ -233,7 +233,7 @@ class Syncer:
 
     def _count_requests(self) -> None:
         """The client's counters since the last sync, into ``zrmon_zoom_api_requests_total``."""
-        from monitor.metrics import ZOOM_API_REQUESTS
+        from monitor.core.metrics import ZOOM_API_REQUESTS
 
         stats = self.api.stats
         for outcome, now, before in (

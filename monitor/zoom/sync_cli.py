@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from monitor.config import Config
+from monitor.core.config import Config
 
 
 def add_sync_command(sub: argparse._SubParsersAction[argparse.ArgumentParser],

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from support.grafana import VARIABLE, Choice, TimeRange, all_panels, interpolate, queries
+from support.paths import REPO
 
 from monitor.dashboards.__main__ import main
 from monitor.dashboards.generate import generate
 from monitor.dashboards.thresholds import load_limits
 from monitor.rules.load import RuleFileErrors
 
-REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "rules"
 OUT = REPO / "dashboards"
 UID = {"type": "influxdb", "uid": "zrmon-influxdb"}

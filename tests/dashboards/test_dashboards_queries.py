@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 from support import dashboards as dashseed
 from support.dashboards import EVEREST, K2, LOBBY, Seeded
 from support.grafana import TimeRange, interpolate, queries, resolve
+from support.paths import REPO
 
 from monitor.store.influx import Series
 from monitor.store.influxd import LocalInfluxd
 
-REPO = Path(__file__).resolve().parents[2]
 BOARDS = ("fleet-overview.json", "room-detail.json", "incidents-uptime.json", "air-quality.json")
 Results = dict[str, list[Series]]
 

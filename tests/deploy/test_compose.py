@@ -31,7 +31,7 @@ from support.deploy import (
     zrmon_services,
 )
 
-from monitor.config import Config
+from monitor.core.config import Config
 
 CONFIG_ENV = {spec.metadata["env"] for spec in fields(Config)}
 LONG_RUNNING_RESTART = {"always", "unless-stopped"}

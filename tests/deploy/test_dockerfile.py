@@ -16,7 +16,7 @@ from support.deploy import (
     probed_urls,
 )
 
-from monitor.config import Config
+from monitor.core.config import Config
 
 CONFIG_ENV = {spec.metadata["env"] for spec in fields(Config)}
 

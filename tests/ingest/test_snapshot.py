@@ -7,8 +7,8 @@ from typing import Any
 from support.events import alert_event, sensor_event
 from support.mapping import RECEIVED, run
 
+from monitor.datamodel.points import Point
 from monitor.ingest.mapping import IngestState, map_event
-from monitor.ingest.points import Point
 from monitor.ingest.snapshot import SNAPSHOT_EVENT
 
 S = 1_000_000_000

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
-from monitor.configfile import expand_env
+from monitor.core.configfile import expand_env
 from monitor.notify.channels import (
     ChannelError,
     EmailChannel,
@@ -16,8 +17,6 @@ from monitor.notify.channels import (
     WebhookChannel,
     load_channels,
 )
-
-REPO = Path(__file__).resolve().parents[2]
 
 ALL_KINDS = """\
 channels:

@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.paths import REPO
 
 from monitor.notify.policy import (
     DEFAULT_INHIBIT,
@@ -22,7 +23,6 @@ from monitor.notify.policy import (
     parse_policy,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 NS = 1_000_000_000
 HOUR = 3600 * NS
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.atomicfile import StateFileError
+from monitor.core.atomicfile import StateFileError
 from monitor.notify.silences import Silence, SilenceError, SilenceStore, parse_matchers
 from monitor.rules.model import Alert
 

@@ -8,21 +8,16 @@ range for 2 hours. Every figure below follows from that.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support.airquality import EVEREST_CO2, EVEREST_PEOPLE, K2_CO2
+from support.paths import RULES
 from support.readings import HOUR_NS, MIN_NS, T0, checkin, hourly_readings, seed
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.reports.air_query import AirReport, air_quality
 from monitor.reports.guidance import load_guidance
 from monitor.reports.timerange import TimeRange
 from monitor.store.influx import InfluxClient
-
-RULES = Path(__file__).resolve().parents[2] / "rules"
-EVEREST_CO2 = [1200.0] * 3 + [700.0] * 7 + [500.0] * 2
-EVEREST_PEOPLE = [2.0] * 10 + [0.0] * 2
-K2_CO2 = [600.0] * 6 + [None] * 6
 
 
 @pytest.fixture

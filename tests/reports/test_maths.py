@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from monitor.core.timeutil import iso_to_ns
 from monitor.reports.airmaths import (
     HOUR_NS,
     HourRow,
@@ -22,7 +23,6 @@ from monitor.reports.guidance import GuidanceLine
 from monitor.reports.timerange import TimeRange, parse_range, relative_range
 from monitor.reports.uptime import Incident, fleet_uptime, room_uptime, union_ns
 from monitor.rules.model import Threshold
-from monitor.timeutil import iso_to_ns
 
 MIN = 60 * 1_000_000_000
 

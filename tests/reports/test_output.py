@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support.airquality import EVEREST_CO2, EVEREST_PEOPLE, K2_CO2
+from support.paths import RULES
 from support.readings import T0, checkin, hourly_readings, incident, seed
 
 from monitor.cli import main
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
-
-from .test_air_query import EVEREST_CO2, EVEREST_PEOPLE, K2_CO2, RULES
 
 CHROMIUM = "/usr/bin/chromium"
 RANGE = ["--from", "2026-10-01T08:00:00Z", "--to", "2026-10-01T20:00:00Z"]

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
+from support.airquality import EVEREST_CO2, EVEREST_PEOPLE
+from support.paths import RULES
 from support.readings import hourly_readings, incident, seed
 from support.sinks import SmtpServers
 
-from monitor.config import Config
+from monitor.core.config import Config
+from monitor.core.timeutil import iso_to_ns
 from monitor.reports.schedule import (
     ScheduleError,
     add_report_jobs,
@@ -22,9 +25,6 @@ from monitor.reports.schedule import (
     run_job,
 )
 from monitor.store.influx import InfluxClient
-from monitor.timeutil import iso_to_ns
-
-from .test_air_query import EVEREST_CO2, EVEREST_PEOPLE, RULES
 
 SCHEDULE = """
 reports:

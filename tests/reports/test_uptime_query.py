@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 from support.readings import hourly_readings, incident, seed
 
-from monitor.config import Config
+from monitor.core.config import Config
+from monitor.core.timeutil import iso_to_ns
 from monitor.reports.timerange import TimeRange
 from monitor.reports.uptime_query import UptimeReport, uptime
 from monitor.store.influx import InfluxClient
-from monitor.timeutil import iso_to_ns
 
 DAY = 86400.0
 

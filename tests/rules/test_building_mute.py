@@ -16,9 +16,9 @@ import pytest
 from support.readings import zoom_room_lines
 from support.sinks import HttpSink
 
-from monitor.config import Config
-from monitor.ingest.points import Point, encode_lines
-from monitor.rules.engine import Engine
+from monitor.core.config import Config
+from monitor.datamodel.points import Point, encode_lines
+from monitor.runtime.engine import Engine
 from monitor.store.influx import InfluxClient
 
 NS = 10**9

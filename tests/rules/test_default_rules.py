@@ -1,6 +1,6 @@
 """The shipped rules: they pass ``zrmon rules check`` and their unit tests (``rules/tests``).
 
-The unit tests run through :func:`monitor.rules.ruletest.run_files`, as
+The unit tests run through :func:`monitor.runtime.ruletest.run_files`, as
 ``zrmon rules test rules/tests/*.yaml`` does, against a private real influxd.
 """
 
@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.paths import REPO
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.notify.dispatch import Dispatcher
 from monitor.notify.policy import load_policy
-from monitor.rules.check import check
 from monitor.rules.load import load_dir
 from monitor.rules.model import Alert
-from monitor.rules.ruletest import run_files
+from monitor.runtime.configcheck import check
+from monitor.runtime.ruletest import run_files
 
-REPO = Path(__file__).resolve().parents[2]
 RULES_DIR = REPO / "rules"
 TEST_FILES = sorted((RULES_DIR / "tests").glob("*.yaml"))
 

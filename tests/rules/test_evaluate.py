@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.ingest.points import Point, encode_lines
+from support.paths import RULES
+
+from monitor.datamodel.points import Point, encode_lines
 from monitor.rules.evaluate import Evaluator, StateFile
 from monitor.rules.load import load_file
 from monitor.rules.model import Group, NoData, Rule, Threshold
@@ -111,7 +113,7 @@ def test_a_firing_room_that_goes_silent_keeps_firing(tmp_path: Path,
     assert silent.transitions == []
 
 
-ROOM_HEALTH = Path(__file__).resolve().parents[2] / "rules" / "room-health.yaml"
+ROOM_HEALTH = RULES / "room-health.yaml"
 
 
 def offline(minute_closed: int | None = None) -> Point:

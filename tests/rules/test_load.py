@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support.paths import RULES as RULES_DIR
 
 from monitor.rules.load import (
     RuleFileError,
@@ -17,8 +18,6 @@ from monitor.rules.load import (
     rule_files,
 )
 from monitor.rules.model import Group, IncidentMatch, NoData, Rule, Threshold
-
-RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
 EXAMPLE = """\
 group: air-quality

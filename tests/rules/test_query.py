@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.ingest.points import Point, encode_lines
+from monitor.datamodel.points import Point, encode_lines
 from monitor.rules.model import IncidentMatch, Rule, Threshold
 from monitor.rules.query import build_query, samples
 from monitor.store.influx import InfluxClient

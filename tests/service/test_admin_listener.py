@@ -13,11 +13,11 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from monitor.adminserver import start_admin_server
-from monitor.app import create_admin_app, create_app
-from monitor.config import Config
-from monitor.jsonutil import write_atomic
-from monitor.rules.runtime import status_path
+from monitor.core.config import Config
+from monitor.core.jsonutil import write_atomic
+from monitor.runtime.adminserver import start_admin_server
+from monitor.runtime.app import create_admin_app, create_app
+from monitor.runtime.evaluator import status_path
 from monitor.store.influx import InfluxClient
 
 

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from support.events import encode, sensor_event, signed_headers
 from support.processes import ZRMON, Service, wait_for
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
 

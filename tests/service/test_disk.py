@@ -25,7 +25,7 @@ from support.processes import (
     wait_for,
 )
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import LocalInfluxd, free_port
 from monitor.store.spool import SpoolAppender, list_segments, read_records

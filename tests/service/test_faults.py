@@ -22,7 +22,7 @@ from support.faults import FaultProxy
 from support.processes import Service, metric_total, wait_for
 from support.store import drain
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import LocalInfluxd, free_port
 from monitor.store.writer import Writer

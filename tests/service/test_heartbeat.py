@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from support.processes import ZRMON, wait_for
 from support.sinks import start_http_sink
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import LocalInfluxd, free_port
 from service.test_promtool import PROMTOOL

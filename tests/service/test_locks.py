@@ -11,7 +11,7 @@ import pytest
 import requests
 from support.processes import ZRMON, Service, wait_for
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influxd import free_port
 
 pytestmark = pytest.mark.slow

@@ -17,8 +17,8 @@ import requests
 from support.processes import Service, wait_for
 from support.sinks import HttpSink
 
-from monitor.config import Config
-from monitor.ingest.points import Point, encode_lines
+from monitor.core.config import Config
+from monitor.datamodel.points import Point, encode_lines
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
 

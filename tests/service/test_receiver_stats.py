@@ -18,7 +18,7 @@ from support.events import encode, sensor_event, signed_headers
 from support.processes import Service, wait_for
 from support.sinks import start_http_sink
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
 

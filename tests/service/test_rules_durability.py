@@ -22,7 +22,7 @@ from support.processes import CO2_RULES as RULES
 from support.processes import Scheduler, co2, delivered_kinds, metric, wait_for
 from support.sinks import Captured, HttpSink
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ from support.events import encode, sensor_event, signed_headers
 from support.processes import ZRMON, Service, metric, wait_for
 from support.sinks import start_http_sink
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influxd import free_port
 
 RULES = """\

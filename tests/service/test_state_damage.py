@@ -11,7 +11,7 @@ import requests
 from support.events import encode, sensor_event, signed_headers
 from support.processes import ZRMON, Service, metric, wait_for
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.notify.silences import SilenceStore
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import free_port

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor.adminserver import start_admin_server
-from monitor.app import create_app
-from monitor.config import Config
+from monitor.core.config import Config
+from monitor.runtime.adminserver import start_admin_server
+from monitor.runtime.app import create_app
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.core.timeutil import NS_PER_S, to_ns
 from monitor.simulate.model import Simulation
-from monitor.timeutil import NS_PER_S, to_ns
 
 Event = dict[str, Any]
 # A Wednesday noon (UTC), in the past: office hours, so meetings and check-ins happen.

@@ -17,10 +17,10 @@ from support.events import SECRET
 from support.sinks import free_port
 from support.store import drain
 
+from monitor.core.timeutil import to_ns
 from monitor.simulate.fleet import make_fleet
 from monitor.store.influx import InfluxClient
 from monitor.store.writer import Writer
-from monitor.timeutil import to_ns
 from monitor.zoom.client import ZoomApi, ZoomSettings
 from monitor.zoom.fake import FakeOptions
 from monitor.zoom.inventory import collect

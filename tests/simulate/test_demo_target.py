@@ -12,8 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+from support.paths import REPO
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from monitor.datamodel.measurements import ROOM_INCIDENT
+from monitor.datamodel.points import Point, encode_lines
+from monitor.datamodel.vocabulary import ALERT_TYPES, COMPONENTS
 from monitor.ingest.incidents import Incident
 from monitor.ingest.mapping import incident_fields
-from monitor.ingest.measurements import ROOM_INCIDENT
-from monitor.ingest.points import Point, encode_lines
-from monitor.ingest.vocabulary import ALERT_TYPES, COMPONENTS
 from monitor.rules.evaluate import transition_point
 from monitor.rules.state import Transition
 from monitor.store.influx import InfluxClient

@@ -20,16 +20,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib import image
+from support.paths import REPO
 
-from monitor.adminserver import start_admin_server
-from monitor.app import create_admin_app
-from monitor.config import Config
+from monitor.core.config import Config
+from monitor.runtime.adminserver import start_admin_server
+from monitor.runtime.app import create_admin_app
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
 
 from .seed import ROOMS, seed_estate
 
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 README_IMAGE = REPO / "docs" / "images" / "status-page.png"
 OFFLINE_RED = (0xB4, 0x23, 0x18)          # --crit in the page's stylesheet

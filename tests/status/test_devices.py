@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from monitor.config import Config
-from monitor.jsonutil import write_atomic
+from monitor.core.config import Config
+from monitor.core.jsonutil import write_atomic
 from monitor.store.influx import InfluxClient
 from monitor.zoom.inventory import InventoryRoom, inventory_document, inventory_path
 from monitor.zoom.models import Device, Room

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support.paths import REPO
+
 from monitor.rules.model import Rule, Threshold
 from monitor.status.levels import RuleCache, RuleSet, value_level
 from monitor.status.model import STALE_AFTER_S, Page, RoomRow, build_page, page_json
 from monitor.status.query import OpenIncident, Reading, RoomRef, RuleStatus, Snapshot
 
-REPO = Path(__file__).resolve().parents[2]
 AT_MS = 1_793_527_200_000            # 2026-11-01T10:00:00Z
 AT_NS = AT_MS * 1_000_000
 MIN_MS = 60_000

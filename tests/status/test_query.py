@@ -8,8 +8,8 @@ from typing import Any
 from support.events import Post, alert_event, sensor_event
 from support.store import drain
 
-from monitor.config import Config
-from monitor.ingest.points import Point, encode_lines
+from monitor.core.config import Config
+from monitor.datamodel.points import Point, encode_lines
 from monitor.status.query import READINGS_LOOKBACK_S, Snapshot, fetch
 from monitor.store.influx import InfluxClient, Series
 from monitor.store.writer import Writer

@@ -9,16 +9,15 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from support.paths import REPO
 
-from monitor.app import create_admin_app, create_app
-from monitor.config import Config
-from monitor.ingest.points import Point, encode_lines
+from monitor.core.config import Config
+from monitor.datamodel.points import Point, encode_lines
+from monitor.runtime.app import create_admin_app, create_app
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
 
 from .seed import ROOMS, seed_estate
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 class Rows(HTMLParser):

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from monitor.cli import main
-from monitor.config import Config, ConfigError
-from monitor.ingest.points import Point, encode_lines
+from monitor.core.config import Config, ConfigError
+from monitor.datamodel.points import Point, encode_lines
 from monitor.store.influx import InfluxClient
 from monitor.store.retention import (
     apply_setup,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.atomicfile import StateFileError, backup_sqlite, check_sqlite, last_good_path
 from monitor.cli import main
-from monitor.config import Config
+from monitor.core.atomicfile import StateFileError, backup_sqlite, check_sqlite, last_good_path
+from monitor.core.config import Config
 from monitor.notify.silences import SilenceStore
 from monitor.store.statefiles import problems, state_files
 

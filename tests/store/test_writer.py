@@ -9,7 +9,7 @@ import pytest
 from support.events import alert_event, sensor_event
 from support.store import count, drain
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import LocalInfluxd
 from monitor.store.quarantine import Quarantine

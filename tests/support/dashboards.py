@@ -25,11 +25,11 @@ from typing import Any
 
 import requests
 
-from monitor.app import create_app
-from monitor.config import Config
-from monitor.ingest.points import Point, encode_lines
+from monitor.core.config import Config
+from monitor.datamodel.points import Point, encode_lines
 from monitor.rules.evaluate import transition_point
 from monitor.rules.state import Transition
+from monitor.runtime.app import create_app
 from monitor.store.influx import InfluxClient
 from monitor.store.writer import Writer
 from monitor.webhooks.signature import sign

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from monitor.datamodel.points import Point
 from monitor.ingest.mapping import IngestState, map_event
-from monitor.ingest.points import Point
 from monitor.webhooks.schemas import validate_event, validate_reading
 
 RECEIVED = 1_800_000_000_000_000_000

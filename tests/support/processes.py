@@ -14,8 +14,8 @@ from typing import Any
 
 import requests
 
-from monitor.config import Config
-from monitor.ingest.points import Point, encode_lines
+from monitor.core.config import Config
+from monitor.datamodel.points import Point, encode_lines
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
 from support.sinks import HttpSink

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from monitor.config import Config
+from monitor.core.config import Config
+from monitor.core.timeutil import iso_to_ns
+from monitor.datamodel.points import encode_lines
 from monitor.ingest.mapping import IngestState, map_event
-from monitor.ingest.points import encode_lines
 from monitor.ingest.snapshot import SNAPSHOT_EVENT
 from monitor.store.influx import InfluxClient
 from monitor.store.retention import apply_setup, backfill
-from monitor.timeutil import iso_to_ns
 
 MIN_NS = 60 * 1_000_000_000
 HOUR_NS = 60 * MIN_NS

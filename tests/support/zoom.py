@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.zoom.client import ZoomApi, ZoomSettings
 from monitor.zoom.fake import FakeZoom
 

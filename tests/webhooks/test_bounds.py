@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from support.events import QUESTIONNAIRE, encode, questionnaire, sensor_event, signed_headers
 
-from monitor.app import create_app
-from monitor.config import Config, ConfigError
+from monitor.core.config import Config, ConfigError
+from monitor.runtime.app import create_app
 from monitor.store.quarantine import Quarantine
 from monitor.webhooks import bounds
 from monitor.webhooks.bounds import Limits, check, within_by_size
@@ -52,7 +52,7 @@ def test_depth_far_beyond_the_interpreter_stack_is_walked_iteratively() -> None:
 
 
 def test_the_defaults_are_the_configuration_defaults() -> None:
-    from monitor.services import limits_of
+    from monitor.webhooks.bounds import limits_of
 
     assert limits_of(Config()) == Limits()
 
@@ -187,7 +187,7 @@ def test_collection_is_held_off_while_any_body_is_checked() -> None:
 
 def test_a_body_over_a_bound_replays_once_the_bound_is_raised(client: FlaskClient,
                                                              config: Config) -> None:
-    from monitor.replay import replay
+    from monitor.runtime.replay import replay
 
     body = encode(sensor_event(readings=[{"date_time": "2026-11-01T10:00:00Z",
                                           "sensor_type": "CO2", "sensor_value": str(400 + i)}

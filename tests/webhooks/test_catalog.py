@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from marshmallow import Schema
+from support.paths import REPO
 
 from monitor.webhooks.catalog import (
     SEED_NAME,
@@ -19,7 +20,6 @@ from monitor.webhooks.catalog import (
 )
 from monitor.webhooks.schemas import EnvelopeSchema, schema_for, validate_event
 
-REPO = Path(__file__).resolve().parents[2]
 SHARED_SEED = REPO.parent / "shared" / "seeds" / SEED_NAME
 # A copy kept with the tests, so the check runs in any clone; the next test keeps it
 # equal to the team's shared seed wherever that is beside the checkout.

@@ -25,7 +25,7 @@ import requests
 from support.events import alert_event, encode, sensor_event, signed_headers
 from support.processes import Service, descendants, wait_for
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
 from monitor.webhooks.catalog import load_catalog

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from support.events import SECRET, encode, questionnaire, sensor_event, signed_headers
 from support.processes import Service, wait_for
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
 from monitor.store.quarantine import Quarantine

@@ -8,7 +8,7 @@ import time
 from flask.testing import FlaskClient
 from support.events import SECRET, alert_event, encode, sensor_event, signed_headers
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import list_segments, read_records
 from monitor.webhooks.signature import sign
@@ -137,7 +137,7 @@ def test_all_readings_bad_is_422(post, config: Config) -> None:
 
 
 def test_body_over_the_limit_is_413(config: Config) -> None:
-    from monitor.app import create_app
+    from monitor.runtime.app import create_app
 
     small = create_app(config.with_(max_body_bytes=2048)).test_client()
     body = encode(sensor_event(room_name="x" * 4000))
@@ -154,7 +154,7 @@ def test_unknown_event_is_accepted_for_zoom_event(post, config: Config) -> None:
 
 
 def test_full_spool_answers_503_so_zoom_retries(config: Config) -> None:
-    from monitor.app import create_app
+    from monitor.runtime.app import create_app
 
     tiny = create_app(config.with_(spool_max_bytes=1500)).test_client()
     statuses = []
@@ -195,7 +195,7 @@ def test_healthz_and_readyz(client: FlaskClient, influx) -> None:
 
 
 def test_readyz_is_503_when_influxdb_is_unreachable(config: Config) -> None:
-    from monitor.app import create_app
+    from monitor.runtime.app import create_app
 
     down = create_app(config.with_(influx_url="http://127.0.0.1:9")).test_client()
     response = down.get("/readyz")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from support.events import SECRET, encode, sensor_event, signed_headers
 
-from monitor.app import create_app
-from monitor.config import Config, ConfigError
+from monitor.core.config import Config, ConfigError
+from monitor.runtime.app import create_app
 from monitor.webhooks.signature import SignatureError, SignaturePolicy, sign, verify
 
 NOW = 1_793_527_200.0

@@ -26,7 +26,7 @@ from support.store import count, drain
 from support.zoom import make_api, zoom_env
 
 from monitor.cli import main
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.retention import apply_setup
 from monitor.store.writer import Writer

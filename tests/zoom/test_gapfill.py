@@ -15,7 +15,7 @@ from support.events import Post, alert_event
 from support.processes import Service, metric, wait_for
 from support.store import count, drain
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
 from monitor.store.retention import apply_setup

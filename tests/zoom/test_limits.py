@@ -157,7 +157,7 @@ def test_our_daily_budget_stops_the_client_and_survives_a_restart(
 
 
 def _hammer_from_its_own_process(env: dict[str, str], room_id: str, calls: int) -> None:
-    from monitor.config import Config
+    from monitor.core.config import Config
 
     with ZoomApi.from_config(Config.from_env(env)) as api:
         for _ in range(calls):

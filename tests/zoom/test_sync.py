@@ -13,9 +13,9 @@ from support.events import Post, sensor_event
 from support.store import drain
 from support.zoom import make_api, zoom_env
 
-from monitor import jsonutil
 from monitor.cli import main
-from monitor.config import Config
+from monitor.core import jsonutil
+from monitor.core.config import Config
 from monitor.ingest.mapping import IngestState, map_event
 from monitor.ingest.snapshot import SNAPSHOT_EVENT
 from monitor.store.influx import InfluxClient

@@ -14,7 +14,7 @@ import requests
 from support.events import alert_event, encode, sensor_event, signed_headers
 from support.processes import Scheduler, Service, metric, wait_for
 
-from monitor.config import Config
+from monitor.core.config import Config
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import free_port
 from monitor.zoom.fake import FakeZoom, demo_fleet
