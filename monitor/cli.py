@@ -21,8 +21,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from monitor.core.atomicfile import StateFileError
-from monitor.core.config import Config, ConfigError
+from monitor.core.config import Config
+from monitor.core.errors import MonitorError, describe
 from monitor.core.exitcodes import EXIT_USAGE
 from monitor.store.lock import LOCK_FD_ENV, AlreadyRunningError, RoleLock, inherited
 from monitor.store.quarantine import Quarantine
@@ -122,12 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = _config(args)
         return _handler(args.command)(config, args)
-    except ConfigError as exc:
-        print(f"zrmon: configuration error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StateFileError as exc:   # a damaged state file: name it, never start over
-        print(f"zrmon: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except MonitorError as exc:   # every command ends here on an error: its line, its kind's code
+        print(f"zrmon: {describe(exc)}", file=sys.stderr)
+        return exc.exit_code
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
@@ -150,11 +147,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from monitor.store.influxd import LocalInfluxd, port_is_free
 
     port = 8086 if port_is_free(8086) else 0
-    try:
-        influxd = LocalInfluxd(args.embedded_influxd, http_port=port).start()
-    except RuntimeError as exc:
-        print(f"zrmon: {exc}", file=sys.stderr)
-        return 1
+    influxd = LocalInfluxd(args.embedded_influxd, http_port=port).start()
     print(f"zrmon: embedded influxd at {influxd.url}, data in {args.embedded_influxd}",
           file=sys.stderr)
     try:
@@ -175,11 +168,7 @@ def cmd_writer(config: Config, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    try:
-        locks = _own_roles(config)
-    except AlreadyRunningError as exc:
-        print(f"zrmon: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    locks = _own_roles(config)
     admin = start_admin_server(create_admin_app(config), args.admin_host, args.admin_port)
     rules = _start_rules(config)
     stats = _start_receiver_stats(config, stop)

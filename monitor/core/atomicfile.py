@@ -25,11 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from monitor.core.errors import StateError
+
 T = TypeVar("T")
 LAST_GOOD = ".last-good"
 
 
-class StateFileError(Exception):
+class StateFileError(StateError):
     """A state file that exists but cannot be used; the message names the file."""
 
     def __init__(self, path: Path, reason: str) -> None:

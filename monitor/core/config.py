@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from monitor.core.errors import UsageError
+
 MiB = 1024 * 1024
 MAX_JSON_DEPTH = 255
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
+    subject = "configuration error"
     """A missing or invalid setting; ``variable`` is the environment name to fix."""
 
     def __init__(self, variable: str, message: str) -> None:

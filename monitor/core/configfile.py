@@ -26,6 +26,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from monitor.core.errors import UsageError
+
 KeyPath = tuple[Any, ...]
 
 _REFERENCE = re.compile(r"\$(?:(\$)|\{([^}]*)\})")
@@ -35,7 +37,7 @@ _MAX_DEPTH = 50
 _FAILED = object()     # a scalar YAML could not construct (already reported)
 
 
-class ConfigFileError(ValueError):
+class ConfigFileError(UsageError):
     """One mistake: ``file:line: path: message``; line 0 means the file as a whole."""
 
     def __init__(self, file: object, line: int, path: str, message: str) -> None:
@@ -57,7 +59,7 @@ class ConfigFileError(ValueError):
         return f"{where}: {self.message}"
 
 
-class ConfigFileErrors(ValueError):  # noqa: N818 -- a collection of errors, not one
+class ConfigFileErrors(UsageError):  # noqa: N818 -- a collection of errors, not one
     """Every mistake found in a file, so one run shows them all."""
 
     def __init__(self, errors: list[ConfigFileError]) -> None:

@@ -8,6 +8,7 @@ Ctrl-C, kept so a resumable job's caller can tell "interrupted" from "failed".
 from __future__ import annotations
 
 EXIT_OK = 0
+EXIT_FAILURE = 1        # a service failed or work was refused: try again later
 EXIT_STALE = 1          # ``dashboards --check``: generated files differ from the rules
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from monitor.core.errors import UsageError
+
 NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
 
@@ -22,7 +24,7 @@ _SECONDS_CUTOFF = 100_000_000_000
 _MILLIS_CUTOFF = 100_000_000_000_000
 
 
-class TimeParseError(ValueError):
+class TimeParseError(UsageError):
     """A value that claims to be a time but is not one we can place."""
 
 

@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(path)
     except RuleFileErrors as exc:
         print(f"dashboards: rule files have errors:\n{exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     return 0
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.atomicfile import read_state, write_bytes_atomic
+from monitor.core.errors import UsageError
 from monitor.notify.policy import alert_labels, labels_match, matcher_errors
 from monitor.rules.model import Alert
 
@@ -36,7 +37,7 @@ FORMAT_VERSION = 1
 KEEP_EXPIRED_NS = 7 * 86400 * 1_000_000_000
 
 
-class SilenceError(ValueError):
+class SilenceError(UsageError):
     """A silence that cannot be created or found, or an unreadable store."""
 
 

@@ -43,16 +43,12 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
     from monitor.reports.run import Request, ZoneError, resolve_zone, write
     from monitor.reports.timerange import parse_range
     from monitor.rules.load import RuleFileErrors
-    from monitor.store.influx import InfluxError
 
     try:
         tz = resolve_zone(config, args.tz, args.building)
     except ZoneError as exc:
         print(f"zrmon: --tz: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except InfluxError as exc:
-        print(f"zrmon: InfluxDB: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     try:
         span = parse_range(args.start, args.end, tz)
     except ValueError as exc:
@@ -66,10 +62,7 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
     except (GuidanceError, RuleFileErrors) as exc:
         first = str(exc).splitlines()[0]
         print(f"zrmon: guidance thresholds: {first}", file=sys.stderr)
-        return EXIT_USAGE
-    except InfluxError as exc:
-        print(f"zrmon: InfluxDB: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     if args.out is None:
         sys.stdout.write(text)
     else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.core.errors import UsageError
 from monitor.rules.load import load_file, rule_files
 from monitor.rules.model import Threshold
 from monitor.rules.query import within_sql
@@ -28,7 +29,7 @@ GUIDANCE_LEVELS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-class GuidanceError(ValueError):
+class GuidanceError(UsageError):
     """The rule files lack a rule or level a guidance line is read from."""
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 
 from monitor.core.atomicfile import write_bytes_atomic
 from monitor.core.config import Config
+from monitor.core.errors import UsageError
 from monitor.core.progress import progress_bar
 from monitor.reports.air_query import air_quality
 from monitor.reports.guidance import load_guidance
@@ -31,7 +32,7 @@ class Request:
     group_p95: bool = False
 
 
-class ZoneError(ValueError):
+class ZoneError(UsageError):
     """``--tz``/``tz:`` names no usable zone (unknown name, or a building without one)."""
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 
+from monitor.core.errors import UsageError
+
 _TERM = re.compile(r"^(?P<start>-?\d+(?:\.\d+)?|_)(?:(?P<step>[+-]\d+(?:\.\d+)?)?x(?P<n>\d+))?$")
 
 
-class SeriesError(ValueError):
+class SeriesError(UsageError):
     """A term that is not promtool notation."""
 
 

@@ -35,6 +35,7 @@ from prometheus_client import Counter
 
 from monitor.core.atomicfile import StateFileError
 from monitor.core.config import Config
+from monitor.core.errors import UsageError
 from monitor.core.jsonutil import read_json_state, write_atomic
 from monitor.core.timeutil import ns_to_iso
 from monitor.notify.policy import Heartbeat
@@ -257,7 +258,7 @@ class Watch:
 
 # ---------------------------------------------------------------- starting
 
-class EvaluatorStartError(Exception):
+class EvaluatorStartError(UsageError):
     """The rules could not be loaded; the message is one ``file:line`` line."""
 
 

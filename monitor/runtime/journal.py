@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.core.errors import StateError
 from monitor.core.jsonutil import dumps, loads, read_json_state
 from monitor.core.metrics import STATE_COMMIT_FAILURES
 from monitor.notify.dispatch import Dispatcher
@@ -41,7 +42,7 @@ LEGACY_FILES = ("rules.json", "dispatch.json")
 MIGRATED_SUFFIX = ".migrated"
 
 
-class JournalError(RuntimeError):
+class JournalError(StateError):
     """The state could not be restored or stored at start-up."""
 
 

@@ -76,7 +76,7 @@ def _eval(config: Config, path: Path, at: str | None) -> int:
         at_ns = to_ns(at) if at else time.time_ns()
     except TimeParseError as exc:
         print(f"zrmon: --at: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     groups = load_dir(path) if path.is_dir() else [load_file(path)]
     influx = InfluxClient(config)
     print(f"evaluation at {ns_to_iso(at_ns)} (conditions only; `for` needs history)")
@@ -106,7 +106,7 @@ def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
         engine = start(config, scheduler)
     except (EvaluatorStartError, AlreadyRunningError) as exc:
         print(f"zrmon: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     engine.start_delivery()
     admin = _start_admin(config, args.admin_host, args.admin_port)
     zoom_stop = threading.Event()

@@ -41,6 +41,7 @@ from typing import Any
 
 from monitor.core.config import Config
 from monitor.core.configfile import parse_yaml
+from monitor.core.errors import UsageError
 from monitor.datamodel.measurements import ROOM_INCIDENT, SENSOR
 from monitor.datamodel.points import Point, encode_lines
 from monitor.notify.dispatch import Dispatcher
@@ -58,7 +59,7 @@ NS = 10**9
 _databases = itertools.count()
 
 
-class RuleTestError(ValueError):
+class RuleTestError(UsageError):
     """A test file that cannot be run (as opposed to a test that fails)."""
 
 

@@ -107,7 +107,7 @@ class Supervisor:
             self.lock = RoleLock(self.config.state_dir, "writer").acquire()
         except AlreadyRunningError as exc:
             print(f"zrmon: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+            return exc.exit_code
         self.env = {**child_env(self.config), LOCK_FD_ENV: str(self.lock.fileno())}
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)

@@ -20,14 +20,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.core.config import Config
+from monitor.core.errors import UsageError
 from monitor.core.exitcodes import EXIT_USAGE
 
 MAX_ROOMS = 10_000
 log = logging.getLogger("monitor.simulate")
-
-
-class UsageError(ValueError):
-    """A flag with a value we cannot use; the message names the flag."""
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -65,14 +62,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def cmd_simulate(config: Config, args: argparse.Namespace) -> int:
-    from monitor.simulate.poster import PostError, WrongSecretError
+    from monitor.simulate.poster import PostError
     from monitor.simulate.runner import run
 
     try:
         plan = _plan(config, args)
     except UsageError as exc:
         print(f"zrmon simulate: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     if args.print_api_env:
         return _print_api_env(plan)
     stop = threading.Event()
@@ -80,12 +77,9 @@ def cmd_simulate(config: Config, args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         stats = run(plan, stop, on_api=_announce)
-    except WrongSecretError as exc:
+    except PostError as exc:   # a wrong secret ends with 2, an unreachable receiver with 1
         print(f"zrmon simulate: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PostError as exc:
-        print(f"zrmon simulate: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -25,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 import urllib3
 
 from monitor.core import jsonutil
+from monitor.core.errors import ServiceError
+from monitor.core.exitcodes import EXIT_USAGE
 from monitor.webhooks.signature import sign
 
 log = logging.getLogger(__name__)
@@ -34,12 +36,14 @@ MAX_BACKOFF_S = 5.0
 _SHOWN_REJECTIONS = 5
 
 
-class PostError(Exception):
+class PostError(ServiceError):
     """The receiver cannot take the events: the message says what to fix."""
 
 
 class WrongSecretError(PostError):
-    """401: the receiver refused our signature."""
+    """401: the receiver refused our signature (the operator's secret is wrong)."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass

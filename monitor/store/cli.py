@@ -42,18 +42,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def cmd_influx(config: Config, args: argparse.Namespace) -> int:
-    from monitor.store.influx import InfluxClient, InfluxError
+    from monitor.store.influx import InfluxClient
 
     client = InfluxClient(config, timeout=600.0)
-    try:
-        if args.influx_command == "setup":
-            return _setup(client, config, args.dry_run)
-        if args.influx_command == "prune":
-            return _prune(client, config)
-        return _backfill(client, args)
-    except InfluxError as exc:
-        print(f"zrmon: InfluxDB: {exc}", file=sys.stderr)
-        return 1
+    if args.influx_command == "setup":
+        return _setup(client, config, args.dry_run)
+    if args.influx_command == "prune":
+        return _prune(client, config)
+    return _backfill(client, args)
 
 
 def _setup(client: Any, config: Config, dry_run: bool) -> int:
@@ -104,7 +100,7 @@ def _backfill(client: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_state(config: Config, args: argparse.Namespace) -> int:
-    from monitor.core.atomicfile import StateFileError, restore_last_good
+    from monitor.core.atomicfile import restore_last_good
     from monitor.store.statefiles import check, problems, state_files
 
     if args.state_command == "check":
@@ -114,12 +110,8 @@ def cmd_state(config: Config, args: argparse.Namespace) -> int:
         if not found:
             print(f"{len(state_files(config))} state files in {config.data_dir}: all usable")
         return EXIT_USAGE if found else 0
-    try:
-        backup = restore_last_good(args.file)
-        check(args.file)
-    except StateFileError as exc:
-        print(f"zrmon: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    backup = restore_last_good(args.file)
+    check(args.file)
     print(f"restored {args.file} from {backup}")
     return 0
 

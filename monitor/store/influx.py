@@ -18,9 +18,11 @@ from urllib.parse import urlencode
 import urllib3
 
 from monitor.core.config import Config
+from monitor.core.errors import ServiceError
 
 
-class InfluxError(Exception):
+class InfluxError(ServiceError):
+    subject = "InfluxDB"
     """A request InfluxDB answered with an error, or could not be sent at all."""
 
     def __init__(self, message: str, status: int | None = None) -> None:

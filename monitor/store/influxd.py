@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from monitor.core.errors import ServiceError
+
 INSTALL_HINT = (
     "influxd not found: install InfluxDB 1.x, e.g. as root "
     "`apt-get update && apt-get install -y influxdb`, or set ZRMON_INFLUX_URL "
@@ -66,6 +68,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class InfluxdError(ServiceError):
+    """A private influxd could not be started (not installed, or never answered)."""
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
@@ -98,7 +104,7 @@ class LocalInfluxd:
     def start(self, timeout: float = 30.0) -> LocalInfluxd:
         binary = self.binary or find_influxd()
         if binary is None:
-            raise RuntimeError(INSTALL_HINT)
+            raise InfluxdError(INSTALL_HINT)
         self.root.mkdir(parents=True, exist_ok=True)
         self.http_port = self.http_port or free_port()
         self.rpc_port = self.rpc_port or free_port()
@@ -120,13 +126,13 @@ class LocalInfluxd:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(
+                raise InfluxdError(
                     f"influxd exited with {self.process.returncode}; see {self.root}/influxd.log"
                 )
             if ping(self.url):
                 return
             time.sleep(0.05)
-        raise RuntimeError(f"influxd did not answer /ping within {timeout:.0f}s")
+        raise InfluxdError(f"influxd did not answer /ping within {timeout:.0f}s")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Stop abruptly: what a crash or an OOM kill looks like to us."""

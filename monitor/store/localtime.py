@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.core.errors import UsageError
 from monitor.core.timeutil import NS_PER_S
 from monitor.datamodel.measurements import ZOOM_ROOM
 from monitor.datamodel.points import influxql_ident, influxql_string
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 BUILDING = "building"       # the value of --tz / tz: / timezone: meaning "the building's zone"
 
 
-class UnknownZoneError(ValueError):
+class UnknownZoneError(UsageError):
     """A time zone name that is not an IANA zone (message says which and gives an example)."""
 
 

@@ -20,10 +20,12 @@ import time
 from pathlib import Path
 from typing import IO
 
+from monitor.core.errors import StateError
+
 LOCK_FD_ENV = "ZRMON_WRITER_LOCK_FD"
 
 
-class AlreadyRunningError(Exception):
+class AlreadyRunningError(StateError):
     """Another process holds the role; the message says which and where."""
 
 

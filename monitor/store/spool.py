@@ -28,6 +28,7 @@ from pathlib import Path
 
 from monitor.core.atomicfile import fsync_directory
 from monitor.core.config import Config
+from monitor.core.errors import RejectedError, ServiceError
 
 HEADER = struct.Struct("<IIq")
 _COMMIT_DELAY_S = 0.0003
@@ -36,7 +37,7 @@ ACTIVE = ".seg"
 SEALED = ".sealed"
 
 
-class SpoolFullError(Exception):
+class SpoolFullError(ServiceError):
     """The spool holds its configured maximum; the caller should answer 503."""
 
 
@@ -281,7 +282,7 @@ def read_records(segment: Segment, offset: int, limit: int) -> Iterator[Record]:
             count += 1
 
 
-class CorruptRecordError(Exception):
+class CorruptRecordError(RejectedError):
     """A record whose checksum does not match: the rest of the segment is unreadable."""
 
     def __init__(self, segment: Segment, offset: int) -> None:

@@ -21,6 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from monitor.core.errors import UsageError
+
 __all__ = ["SEED_NAME", "CatalogError", "build_catalog", "dumps", "load_catalog", "main"]
 
 #: The seed the committed catalog was generated from; the default ``source``
@@ -42,7 +44,7 @@ _QUOTED_RE = re.compile(r'"(?:[^"\\]|\\.)*"')
 _DESCRIPTION_SEP = " — "
 
 
-class CatalogError(ValueError):
+class CatalogError(UsageError):
     """The seed text does not have the shape this parser was written for.
 
     Raised instead of guessing, because a silently wrong catalog would make

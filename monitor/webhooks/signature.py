@@ -20,8 +20,10 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from monitor.core.errors import RejectedError
 
-class SignatureError(Exception):
+
+class SignatureError(RejectedError):
     """Why a request is not from Zoom; the text goes into the 401 body.
 
     ``reason`` is a short fixed word for the metrics label (bounded cardinality);

@@ -6,10 +6,11 @@ end up in logs and on operators' terminals.
 
 from __future__ import annotations
 
+from monitor.core.errors import ServiceError
 from monitor.core.exitcodes import EXIT_USAGE
 
 
-class ZoomError(Exception):
+class ZoomError(ServiceError):
     """Any failure of a Zoom API call the client gave up on.
 
     ``exit_code`` is what a ``zrmon zoom`` command ends with on it: 1, "try again later",
