@@ -20,6 +20,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from support.events import encode, sensor_event, signed_headers
 from support.processes import ZRMON, Service, wait_for
+from support.rulesdir import co2_rule, write_rules_dir
 
 from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
@@ -27,17 +28,6 @@ from monitor.store.influxd import free_port
 
 pytestmark = pytest.mark.slow
 
-RULES = """\
-group: air
-interval: 1s
-rules:
-  - name: co2-high
-    sensor: CO2
-    levels:
-      warning: {above: 1000}
-    notify: [log]
-"""
-CHANNELS = "channels:\n  log: {type: log}\n"
 # (file, broken text, line of the mistake)
 TYPOS = {
     "notify.yaml": ("grouping:\n  group_wiat: 30s\n", 2),
@@ -49,10 +39,7 @@ TYPOS = {
 
 
 def rules_dir(tmp_path: Path, broken: str | None = None) -> Path:
-    directory = tmp_path / "rules"
-    directory.mkdir(exist_ok=True)
-    (directory / "air.yaml").write_text(RULES)
-    (directory / "channels.yaml").write_text(CHANNELS)
+    directory = write_rules_dir(tmp_path / "rules", rules={"air.yaml": co2_rule(window=None)})
     if broken is not None:
         (directory / broken).write_text(TYPOS[broken][0])
     return directory

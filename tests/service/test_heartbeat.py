@@ -16,6 +16,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 from support.processes import ZRMON, wait_for
+from support.rulesdir import co2_rule, write_rules_dir
 from support.sinks import start_http_sink
 
 from monitor.core.config import Config
@@ -25,16 +26,6 @@ from service.test_promtool import PROMTOOL
 
 pytestmark = pytest.mark.slow
 
-RULES = """\
-group: air
-interval: 1s
-rules:
-  - name: co2-high
-    sensor: CO2
-    levels:
-      warning: {above: 1000}
-    notify: [log]
-"""
 
 
 def _withheld(admin: str) -> float:
@@ -61,12 +52,8 @@ def test_pings_while_evaluation_is_healthy_and_none_once_influxdb_is_gone(
         config: Config, tmp_path: Path) -> None:
     sink = start_http_sink()
     influxd = LocalInfluxd(tmp_path / "influxd").start()
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "air.yaml").write_text(RULES)
-    (rules / "channels.yaml").write_text("channels:\n  log: {type: log}\n")
-    (rules / "notify.yaml").write_text(
-        'heartbeat:\n  url: "${PING_URL}"\n  every: 1s\n')
+    rules = write_rules_dir(tmp_path / "rules", rules={"air.yaml": co2_rule(window=None)},
+                            notify='heartbeat:\n  url: "${PING_URL}"\n  every: 1s\n')
     local = config.with_(influx_url=influxd.url, rules_dir=rules)
     InfluxClient(local).create_database()
     port = free_port()

@@ -10,32 +10,18 @@ from pathlib import Path
 import pytest
 import requests
 from support.processes import ZRMON, Service, wait_for
+from support.rulesdir import write_rules_dir
 
 from monitor.core.config import Config
 from monitor.store.influxd import free_port
 
 pytestmark = pytest.mark.slow
 
-RULES = """\
-group: air
-interval: 1s
-rules:
-  - name: co2-high
-    sensor: CO2
-    window: 10m
-    levels:
-      warning: {above: 1000}
-    notify: [log]
-"""
 
 
 @pytest.fixture
 def rules(tmp_path: Path) -> Path:
-    directory = tmp_path / "rules"
-    directory.mkdir()
-    (directory / "air.yaml").write_text(RULES)
-    (directory / "channels.yaml").write_text("channels:\n  log: {type: log}\n")
-    return directory
+    return write_rules_dir(tmp_path / "rules")
 
 
 def _run(config: Config, *argv: str) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from support.processes import Service, wait_for
+from support.rulesdir import FAST_GROUPING, co2_rule, webhook_channel, write_rules_dir
 from support.sinks import HttpSink
 
 from monitor.core.config import Config
@@ -24,17 +25,6 @@ from monitor.store.influxd import free_port
 
 pytestmark = pytest.mark.slow
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
-RULES = """\
-group: air
-interval: 1s
-rules:
-  - name: co2-high
-    sensor: CO2
-    window: 10m
-    levels:
-      warning: {above: 1000}
-    notify: [hook]
-"""
 
 
 def test_promtool_accepts_the_metrics_of_zrmon_serve(config: Config, influx: InfluxClient,
@@ -42,12 +32,8 @@ def test_promtool_accepts_the_metrics_of_zrmon_serve(config: Config, influx: Inf
                                                      tmp_path: Path) -> None:
     if not Path(PROMTOOL).exists():
         pytest.fail("promtool is missing: install Debian's prometheus package (see .ci/run)")
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "air.yaml").write_text(RULES)
-    (rules / "notify.yaml").write_text("grouping: {group_wait: 1s, group_interval: 1s}\n")
-    (rules / "channels.yaml").write_text(
-        f"channels:\n  hook: {{type: webhook, url: \"{http_sink.url()}\"}}\n")
+    rules = write_rules_dir(tmp_path / "rules", rules={"air.yaml": co2_rule(notify="hook")},
+                            channels=webhook_channel(http_sink.url()), notify=FAST_GROUPING)
     influx.write(encode_lines([Point("sensor", {"room_id": "r1", "sensor_type": "CO2"},
                                      {"value": 1400.0}, time.time_ns() - 30 * 10**9)]))
     service = Service(config.with_(rules_dir=rules), free_port(), free_port(),

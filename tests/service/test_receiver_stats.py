@@ -16,6 +16,7 @@ import pytest
 import requests
 from support.events import encode, sensor_event, signed_headers
 from support.processes import Service, wait_for
+from support.rulesdir import FAST_GROUPING, webhook_channel, write_rules_dir
 from support.sinks import start_http_sink
 
 from monitor.core.config import Config
@@ -88,12 +89,8 @@ def test_forged_requests_raise_one_fleet_alert_through_the_running_service(
         config: Config, tmp_path: Path) -> None:
     """Receiver counters → zrmon_receiver → a fleet-wide rate rule → one notification."""
     sink = start_http_sink()
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "webhooks.yaml").write_text(SIGNATURE_RULE)
-    (rules / "notify.yaml").write_text("grouping: {group_wait: 1s, group_interval: 1s}\n")
-    (rules / "channels.yaml").write_text(
-        f"channels:\n  hook: {{type: webhook, url: \"{sink.url()}\"}}\n")
+    rules = write_rules_dir(tmp_path / "rules", rules={"webhooks.yaml": SIGNATURE_RULE},
+                            channels=webhook_channel(sink.url()), notify=FAST_GROUPING)
     service = Service(config.with_(rules_dir=rules, receiver_stats_s=0.5), free_port(),
                       free_port(), log=tmp_path / "serve.log")
     try:

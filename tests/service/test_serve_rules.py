@@ -12,35 +12,21 @@ import pytest
 import requests
 from support.events import encode, sensor_event, signed_headers
 from support.processes import ZRMON, Service, metric, wait_for
+from support.rulesdir import FAST_GROUPING, co2_rule, webhook_channel, write_rules_dir
 from support.sinks import start_http_sink
 
 from monitor.core.config import Config
 from monitor.store.influxd import free_port
 
-RULES = """\
-group: air
-interval: 1s
-rules:
-  - name: co2-high
-    sensor: CO2
-    window: 10m
-    levels:
-      warning: {above: 1000}
-    annotations: {summary: "CO2 {{ value | round | int }} ppm in {{ room_name }}"}
-    notify: [hook]
-"""
+RULES = co2_rule(notify="hook", summary="CO2 {{ value | round | int }} ppm in {{ room_name }}")
 
 
 @pytest.mark.slow
 def test_webhook_to_notification_through_the_running_service(config: Config,
                                                               tmp_path: Path) -> None:
     sink = start_http_sink()
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "air.yaml").write_text(RULES)
-    (rules / "notify.yaml").write_text("grouping: {group_wait: 1s, group_interval: 1s}\n")
-    (rules / "channels.yaml").write_text(
-        f"channels:\n  hook: {{type: webhook, url: \"{sink.url()}\"}}\n")
+    rules = write_rules_dir(tmp_path / "rules", rules={"air.yaml": RULES},
+                            channels=webhook_channel(sink.url()), notify=FAST_GROUPING)
     service = Service(config.with_(rules_dir=rules), free_port(), free_port(),
                       log=tmp_path / "serve.log")
     try:
@@ -71,10 +57,7 @@ def test_webhook_to_notification_through_the_running_service(config: Config,
 def test_scheduler_alone_answers_health_checks_and_stops_on_sigterm(
         config: Config, tmp_path: Path) -> None:
     """``zrmon scheduler`` has no public listener: compose health-checks its admin /readyz."""
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "air.yaml").write_text(RULES.replace("[hook]", "[log]"))
-    (rules / "channels.yaml").write_text("channels:\n  log: {type: log}\n")
+    rules = write_rules_dir(tmp_path / "rules")
     port = free_port()
     env = {**os.environ, **config.with_(rules_dir=rules).to_env()}
     process = subprocess.Popen([ZRMON, "scheduler", "--admin-port", str(port)], env=env,
