@@ -17,10 +17,10 @@ from monitor.core import jsonutil
 from monitor.datamodel.measurements import SENSOR_EVENT
 from monitor.webhooks import bounds
 from monitor.webhooks.bounds import LimitExceeded, Limits
+from monitor.webhooks.hotpath import check_reading
 from monitor.webhooks.privacy import could_need_scrub, needs_scrub, scrub
-from monitor.webhooks.schemas import (
+from monitor.webhooks.validation import (
     TRUNCATED,
-    check_reading,
     flatten_errors,
     truncation_note,
     validate_event,

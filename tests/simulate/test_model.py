@@ -20,7 +20,7 @@ from monitor.simulate.schedule import (
 )
 from monitor.webhooks.intake import Privacy, prepare
 from monitor.webhooks.schemas import reading_schema, schema_for
-from monitor.webhooks.schemas import validate_event as receiver_validate
+from monitor.webhooks.validation import validate_event as receiver_validate
 
 from .support import WEDNESDAY_NOON, alerts, series, simulate, value_at
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from monitor.datamodel.points import Point
 from monitor.ingest.mapping import IngestState, map_event
-from monitor.webhooks.schemas import validate_event, validate_reading
+from monitor.webhooks.validation import validate_event, validate_reading
 
 RECEIVED = 1_800_000_000_000_000_000
 

@@ -18,7 +18,8 @@ from monitor.webhooks.catalog import (
     load_catalog,
     main,
 )
-from monitor.webhooks.schemas import EnvelopeSchema, schema_for, validate_event
+from monitor.webhooks.schemas import EnvelopeSchema, schema_for
+from monitor.webhooks.validation import validate_event
 
 SHARED_SEED = REPO.parent / "shared" / "seeds" / SEED_NAME
 # A copy kept with the tests, so the check runs in any clone; the next test keeps it
