@@ -51,11 +51,15 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from ingest_events import BIN, DB, SECRET, log, percentile
+from ingest_landing import fresh_influxd
+from ingest_servers import Server, session_cpu_s
 
 from monitor.datamodel.measurements import SENSOR_EVENT
+from monitor.store.influxd import free_port
 from monitor.webhooks.bounds import Limits
+from monitor.webhooks.signature import sign
 
-BENCH = Path(__file__).resolve().parent
 TARGET_P99_MS = 100.0
 # The default bounds (monitor/webhooks/bounds.py; the same as Config's).
 _LIMITS = Limits()
@@ -152,14 +156,14 @@ def bodies(max_body_bytes: int) -> dict[str, tuple[Callable[[], bytes], int]]:
     }
 
 
-def measure(url: str, body: bytes, expected: int, count: int, ingest: Any) -> dict[str, Any]:
+def measure(url: str, body: bytes, expected: int, count: int) -> dict[str, Any]:
     session = requests.Session()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     for _ in range(count):
         timestamp = str(int(time.time()))
         headers = {"x-zm-request-timestamp": timestamp, "Content-Type": "application/json",
-                   "x-zm-signature": ingest.sign(ingest.SECRET, timestamp, body)}
+                   "x-zm-signature": sign(SECRET.encode(), timestamp, body)}
         began = time.perf_counter()
         response = session.post(url, data=body, headers=headers, timeout=30)
         latencies.append((time.perf_counter() - began) * 1000)
@@ -168,8 +172,8 @@ def measure(url: str, body: bytes, expected: int, count: int, ingest: Any) -> di
         "bytes": len(body), "requests": count,
         "statuses": {str(code): n for code, n in sorted(statuses.items())},
         "expected_status": expected, "as_expected": statuses == {expected: count},
-        "p50_ms": round(ingest.percentile(latencies, 50), 2),
-        "p99_ms": round(ingest.percentile(latencies, 99), 2),
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
         "max_ms": round(max(latencies), 2),
     }
 
@@ -202,24 +206,24 @@ def wait_admin(admin_url: str) -> None:
     raise RuntimeError("the admin listener did not come up")
 
 
-def run(args: argparse.Namespace, ingest: Any) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> dict[str, Any]:
     chosen = bodies(args.max_body_bytes)
     if args.only:
         chosen = {name: chosen[name] for name in args.only.split(",")}
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="zrmon-bounds-") as temp:
         tmp = Path(temp)
-        with ingest.fresh_influxd(tmp / "influxd") as (influx_url, _):
-            port = ingest.free_port()
-            env = {**os.environ, "ZOOM_WEBHOOK_SECRET_TOKEN": ingest.SECRET,
-                   "ZRMON_INFLUX_URL": influx_url, "ZRMON_INFLUX_DB": ingest.DB,
+        with fresh_influxd(tmp / "influxd") as (influxd, _):
+            port = free_port()
+            env = {**os.environ, "ZOOM_WEBHOOK_SECRET_TOKEN": SECRET,
+                   "ZRMON_INFLUX_URL": influxd.url, "ZRMON_INFLUX_DB": DB,
                    "ZRMON_DATA_DIR": str(tmp / "data"), "ZRMON_EVALUATE": "false"}
             env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-            admin_port = ingest.free_port()
-            command = [str(ingest.BIN / "zrmon"), "serve", "--host", "127.0.0.1", "--port",
+            admin_port = free_port()
+            command = [str(BIN / "zrmon"), "serve", "--host", "127.0.0.1", "--port",
                        str(port), "--workers", str(args.workers), "--admin-port",
                        str(admin_port)]
-            server = ingest.Server("ours", command, env, port, tmp / "serve.log")
+            server = Server("ours", command, env, port, tmp / "serve.log")
             server.start()
             admin_url = f"http://127.0.0.1:{admin_port}"
             try:
@@ -227,13 +231,13 @@ def run(args: argparse.Namespace, ingest: Any) -> dict[str, Any]:
                 url = f"{server.url}/webhooks/zoom"
                 for name, (make, expected) in chosen.items():
                     body = make()
-                    measure(url, body, expected, 3, ingest)   # warm-up
-                    ingest.log(f"{name}: {len(body)} bytes x {args.requests}")
+                    measure(url, body, expected, 3)   # warm-up
+                    log(f"{name}: {len(body)} bytes x {args.requests}")
                     seconds, count = server_ack_totals(admin_url)
-                    cpu = ingest.session_cpu_s(server.process.pid)
-                    results[name] = measure(url, body, expected, args.requests, ingest)
+                    cpu = session_cpu_s(server.process.pid)
+                    results[name] = measure(url, body, expected, args.requests)
                     seconds_after, count_after = server_ack_totals(admin_url)
-                    cpu_after = ingest.session_cpu_s(server.process.pid)
+                    cpu_after = session_cpu_s(server.process.pid)
                     answered = max(count_after - count, 1)
                     # What the app spent per answer (zrmon_webhook_ack_seconds), and the
                     # CPU of gunicorn's workers per request: the rest of the client's
@@ -256,11 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated body names")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(BENCH))
-    import ingest  # the ingest benchmark's influxd, server and statistics helpers
 
     load_before = os.getloadavg()[0]
-    results = run(args, ingest)
+    results = run(args)
     worst = max(results, key=lambda name: results[name]["p99_ms"])
     verdicts = {f"{name}.p99_ms<{TARGET_P99_MS:.0f}": result["p99_ms"] < TARGET_P99_MS
                 for name, result in results.items()}

@@ -1,85 +1,41 @@
 """Drains the spool into InfluxDB: batches, retries with back-off, never drops data.
 
 One writer process per deployment reads the segments every receiver process
-appends to, maps events to points (pure, :mod:`monitor.ingest.mapping`),
-writes them in large batches and then commits offsets and state together
-(:mod:`monitor.store.state`). InfluxDB down for minutes means the spool grows
-and the writer keeps retrying; a point InfluxDB refuses outright (4xx) moves
-its event to quarantine instead of blocking everything behind it.
+appends to (:mod:`monitor.store.spoolreader`), maps events to points (pure,
+:mod:`monitor.ingest.mapping`, via :mod:`monitor.store.pending`), writes them in
+large batches (:mod:`monitor.store.pointwriter`) and then commits offsets and
+state together (:mod:`monitor.store.commit`). InfluxDB down for minutes means
+the spool grows and the writer keeps retrying; a point InfluxDB refuses outright
+(4xx) moves its event to quarantine (:mod:`monitor.store.careful`) instead of
+blocking everything behind it. This module holds the loop around those steps and
+the gate that holds the writer back while its state file is damaged.
 """
 
 from __future__ import annotations
 
-import hashlib
-import heapq
-import itertools
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
-from monitor.core import jsonutil
 from monitor.core.atomicfile import StateFileError, backup_sqlite, check_sqlite
 from monitor.core.config import Config
-from monitor.core.metrics import (
-    DUPLICATES_SKIPPED,
-    EVENTS_WRITTEN,
-    POINTS_WRITTEN,
-    READINGS_WRITTEN,
-    WRITE_ERRORS,
-    WRITE_LATENCY,
-    WRITER_QUARANTINED,
-    WRITER_STORAGE_ERRORS,
-)
-from monitor.datamodel.measurements import SENSOR, SENSOR_EVENT
-from monitor.datamodel.points import Batch, Delete, LineEncoder, Point, influxql_string
-from monitor.ingest.mapping import IngestState, map_event
+from monitor.core.metrics import WRITE_ERRORS, WRITER_STORAGE_ERRORS
+from monitor.datamodel.measurements import SENSOR_EVENT
+from monitor.ingest.mapping import IngestState
+from monitor.store.careful import write_each
+from monitor.store.commit import STATE_KEY, commit_batch
 from monitor.store.influx import InfluxClient, InfluxError
+from monitor.store.pending import decode, fresh, map_all
+from monitor.store.pointwriter import PointWriter, ops
 from monitor.store.quarantine import Quarantine
-from monitor.store.spool import (
-    CorruptRecordError,
-    Record,
-    Segment,
-    finished,
-    list_segments,
-    next_valid_record,
-    read_records,
-)
+from monitor.store.spool import Record, list_segments
+from monitor.store.spoolreader import SpoolReader
 from monitor.store.state import FILENAME as STATE_FILENAME
 from monitor.store.state import WriterState
 
 log = logging.getLogger(__name__)
-STATE_KEY = "ingest"
-STUCK_S = 1.0   # a live segment's unreadable bytes that long are checked for a torn record
-
-
-@dataclass
-class Pending:
-    """One spooled event on its way to InfluxDB."""
-
-    record: Record
-    event: dict[str, Any]
-    digest: bytes
-    batch: Batch = field(default_factory=Batch)
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A record that goes to quarantine once its batch commits."""
-
-    record: Record
-    event: str
-    digest: bytes
-    reason: str
-    errors: dict[str, list[str]]
-
-    @classmethod
-    def of(cls, item: Pending, reason: str, error: str) -> Rejection:
-        return cls(item.record, str(item.event.get("event", "")), item.digest, reason,
-                   {"_writer": [error]})
 
 
 class Backoff:
@@ -104,12 +60,11 @@ class Writer:
         self.clock = clock
         self.state = WriterState(config.state_dir)
         self.ingest = IngestState.from_json(self.state.load(STATE_KEY))
-        self.offsets = self.state.offsets()
         self.quarantine = Quarantine(config.quarantine_dir)
+        self.reader = SpoolReader(self.state, self.quarantine, clock)
+        self.points = PointWriter(self.influx)
         self.backoff = Backoff()
-        self.encoder = LineEncoder()
         self._last_prune = 0.0
-        self._stuck: dict[str, tuple[int, float]] = {}   # segment → (offset, since)
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> None:
@@ -159,98 +114,14 @@ class Writer:
     def drain_once(self) -> int:
         """Read, map, write and commit one batch; the count of records consumed."""
         segments = list_segments(self.config.spool_dir)
-        records = self._read(segments)
+        records = self.reader.read(segments, self.config.writer_batch_events)
         if records:
             self._process(records)
-        self._drop_drained(segments)
+        self.reader.drop_drained(segments)
         self._prune_seen()
         return len(records)
 
-    # -- reading ----------------------------------------------------------------------
-    def _read(self, segments: Sequence[Segment]) -> list[Record]:
-        """The next records in arrival order across every receiving process's segment.
-
-        Each gunicorn worker appends to a segment of its own; after a backlog (InfluxDB
-        down) they hold interleaved deliveries. Mapping depends on order (a room moved
-        floor before its reading), so segments are merged by receive time, never read
-        one after the other. Each segment still contributes a prefix, so its offset
-        stays a single number.
-        """
-        limit = self.config.writer_batch_events
-        runs: list[list[Record]] = []
-        for segment in segments:
-            # A segment damaged where we stand and not yet salvageable gives what comes
-            # before the damage; the others keep flowing.
-            records, _damaged = self._read_segment(segment, limit)
-            runs.append(records)
-        merged = heapq.merge(*runs, key=lambda record: record.received_ns)
-        return list(itertools.islice(merged, limit))
-
-    def _read_segment(self, segment: Segment, limit: int) -> tuple[list[Record], bool]:
-        """Records from where we stand; damage right there is set aside and skipped."""
-        while True:
-            start = self.offsets.get(segment.stem, 0)
-            records: list[Record] = []
-            try:
-                records.extend(read_records(segment, start, limit))
-            except CorruptRecordError:
-                if records or not self._salvage(segment, start):
-                    return records, True  # deal with it once we stand on it
-                continue
-            if not records:
-                self._salvage_torn_tail(segment, start)
-            return records, False
-
-    def _salvage(self, segment: Segment, offset: int) -> bool:
-        """Bytes that no longer frame a record: keep them in quarantine, move past them.
-
-        With a whole, valid record after them, the damage is final even in a segment
-        still being appended to (a torn record from a failed write), so we skip to
-        it. Without one, only a finished segment's tail is given up: in a live one
-        the bytes may be a record still being written.
-        """
-        try:
-            whole = segment.path.read_bytes()
-        except FileNotFoundError:
-            return False
-        resume = next_valid_record(whole, offset)
-        if resume is None and not finished(segment):
-            return False
-        end = len(whole) if resume is None else resume
-        self.quarantine.add(whole[offset:end], event="", reason="corrupt_spool",
-                            errors={"spool": [f"{segment.stem} bytes {offset}-{end}"]},
-                            received_ns=int(segment.stem.split("-", 1)[0]),
-                            key=f"{segment.stem}:{offset}".encode())
-        self.state.commit(offsets={segment.stem: end}, digests=(), now_ns=self.clock())
-        self.offsets[segment.stem] = end
-        return True
-
-    def _salvage_torn_tail(self, segment: Segment, offset: int) -> None:
-        """Half a record where we stand: a power loss, or a torn write with records after it.
-
-        A finished segment's tail is set aside at once. In a live segment the bytes are
-        usually a record being written right now, so only bytes that stay put for
-        :data:`STUCK_S` are looked at (a scan of the segment for a valid record after
-        them, which proves them torn).
-        """
-        try:
-            size = segment.path.stat().st_size
-        except FileNotFoundError:
-            return
-        if offset >= size:
-            self._stuck.pop(segment.stem, None)
-            return
-        if finished(segment):
-            self._salvage(segment, offset)
-            return
-        now = time.monotonic()
-        since = self._stuck.setdefault(segment.stem, (offset, now))
-        if since[0] != offset:
-            self._stuck[segment.stem] = (offset, now)
-        elif now - since[1] >= STUCK_S and self._salvage(segment, offset):
-            self._stuck.pop(segment.stem, None)
-
-    # -- mapping and writing ----------------------------------------------------------
+    # -- one batch --------------------------------------------------------------------
     def _process(self, records: list[Record]) -> None:
         """Map, write and commit one batch; the state changes only if all of it is stored.
 
@@ -258,16 +129,16 @@ class Writer:
         book). A failed write or commit raises with ``self.ingest`` untouched, so the
         retry maps the same events against the same state and yields the same points.
         """
-        pending, undecodable = self._decode(records)
-        fresh = self._fresh(pending)
-        stateful = any(item.event.get("event") != SENSOR_EVENT for item in fresh)
+        pending, undecodable = decode(records)
+        new = fresh(pending, self.state)
+        stateful = any(item.event.get("event") != SENSOR_EVENT for item in new)
         work = self.ingest.copy() if stateful else self.ingest
-        rejected = self._map_all(fresh, work)
+        rejected = map_all(new, work)
         if rejected:
-            work, rejected = self._write_each(fresh)
+            work, rejected = write_each(new, self.ingest, self.points)
         else:
             try:
-                self._write_ops([op for item in fresh for op in _ops(item.batch)])
+                self.points.write([op for item in new for op in ops(item.batch)])
             except InfluxError as exc:
                 if exc.retryable or exc.missing_database:
                     if exc.missing_database:
@@ -275,174 +146,16 @@ class Writer:
                     raise
                 WRITE_ERRORS.labels("rejected").inc()
                 log.warning("InfluxDB refused the batch (%s); writing events one by one", exc)
-                work, rejected = self._write_each(fresh)
-        self._commit(records, fresh, undecodable, rejected, work if stateful else None)
-
-    def _commit(self, records: list[Record], fresh: list[Pending], undecodable: list[Rejection],
-                rejected: list[Rejection], work: IngestState | None) -> None:
-        """Quarantine what was refused, then commit offsets, digests and state in one go."""
-        refused = {rejection.digest for rejection in rejected}
-        # A quarantined event is not "seen": once fixed, its replay must not be skipped.
-        stored = [item.digest for item in fresh if item.digest not in refused]
-        offsets = {r.segment: r.end for r in records}
-        kept: list[str] = []
-        try:
-            for rejection in (*undecodable, *rejected):
-                kept.append(self._keep(rejection))
-            self.state.commit(offsets=offsets, digests=stored, now_ns=self.clock(),
-                              values=None if work is None else {STATE_KEY: work.to_json()})
-        except BaseException:
-            for item_id in kept:   # the retry quarantines them again, under the same ids
-                self.quarantine.remove(item_id)
-            raise
-        if work is not None:
+                work, rejected = write_each(new, self.ingest, self.points)
+        offsets = commit_batch(self.state, self.quarantine, self.clock(), records=records,
+                               fresh=new, undecodable=undecodable, rejected=rejected,
+                               work=work if stateful else None)
+        if stateful:
             self.ingest = work
-        self.offsets.update(offsets)
+        self.reader.advance(offsets)
         self.backoff.reset()
-        WRITER_QUARANTINED.inc(len(rejected))
-        EVENTS_WRITTEN.inc(len(fresh) - len(rejected))
-
-    def _fresh(self, pending: list[Pending]) -> list[Pending]:
-        seen = self.state.seen(item.digest for item in pending)
-        fresh: list[Pending] = []
-        batch_digests: set[bytes] = set()
-        for item in pending:
-            if item.digest in seen or item.digest in batch_digests:
-                DUPLICATES_SKIPPED.inc()
-                continue
-            batch_digests.add(item.digest)
-            fresh.append(item)
-        return fresh
-
-    def _map_all(self, items: list[Pending], state: IngestState) -> list[Rejection]:
-        """Map in spool order; the first mapping bug sends the batch down the careful path."""
-        for item in items:
-            try:
-                item.batch = self._map(item, state)
-            except Exception as exc:
-                log.exception("mapping failed")
-                return [Rejection.of(item, "mapping_error", repr(exc))]
-        return []
-
-    def _map(self, item: Pending, state: IngestState) -> Batch:
-        return map_event(item.event, item.record.received_ns,
-                         int.from_bytes(item.digest[:8], "big"), state)
-
-    def _decode(self, records: list[Record]) -> tuple[list[Pending], list[Rejection]]:
-        pending: list[Pending] = []
-        broken: list[Rejection] = []
-        for record in records:
-            digest = hashlib.blake2b(record.payload, digest_size=16).digest()
-            try:
-                event = jsonutil.loads(record.payload)
-                if not isinstance(event, dict):
-                    raise ValueError("not a JSON object")
-            except ValueError as exc:
-                broken.append(Rejection(record, "", digest, "undecodable_spool_record",
-                                        {"spool": [str(exc)]}))
-                continue
-            pending.append(Pending(record, event, digest))
-        return pending, broken
-
-    def _write_each(self, items: list[Pending]) -> tuple[IngestState, list[Rejection]]:
-        """Event by event from the committed state: a refused event leaves no trace in it.
-
-        Mapping is deterministic, so the state is not copied for every event: when an
-        event that may have changed it is refused, the state is rebuilt from the
-        committed one by mapping again the events accepted before it. One copy per
-        refusal (rare) instead of one per event (tens of milliseconds each for a large
-        registry).
-        """
-        state = self.ingest.copy()
-        accepted: list[Pending] = []
-        rejected: list[Rejection] = []
-        for item in items:
-            rejection = self._try_one(item, state)
-            if rejection is None:
-                accepted.append(item)
-                continue
-            rejected.append(rejection)
-            if item.event.get("event") != SENSOR_EVENT:   # readings never change the state
-                state = self._replayed(accepted)
-        return state, rejected
-
-    def _try_one(self, item: Pending, state: IngestState) -> Rejection | None:
-        """Map and write one event; why it goes to quarantine, or None once it is stored."""
-        try:
-            item.batch = self._map(item, state)
-        except Exception as exc:   # a mapping bug must not lose the event
-            log.exception("mapping failed")
-            return Rejection.of(item, "mapping_error", repr(exc))
-        try:
-            self._write_ops(_ops(item.batch))
-        except InfluxError as exc:
-            if exc.retryable:
-                raise
-            return Rejection.of(item, "influx_rejected", str(exc))
-        return None
-
-    def _replayed(self, accepted: list[Pending]) -> IngestState:
-        state = self.ingest.copy()
-        for item in accepted:
-            self._map(item, state)
-        return state
-
-    def _write_ops(self, ops: Sequence[Point | Delete]) -> None:
-        run: list[Point] = []
-        for op in ops:
-            if isinstance(op, Point):
-                run.append(op)
-                continue
-            self._write_points(run)
-            run = []
-            self._delete(op)
-        self._write_points(run)
-
-    def _write_points(self, points: list[Point]) -> None:
-        if not points:
-            return
-        started = time.perf_counter()
-        self.influx.write(self.encoder.encode(points))
-        WRITE_LATENCY.observe(time.perf_counter() - started)
-        counts: dict[str, int] = {}
-        for point in points:
-            counts[point.measurement] = counts.get(point.measurement, 0) + 1
-        for measurement, count in counts.items():
-            POINTS_WRITTEN.labels(measurement).inc(count)
-        READINGS_WRITTEN.inc(counts.get(SENSOR, 0))
-
-    def _delete(self, op: Delete) -> None:
-        where = " AND ".join(f'"{key}" = {influxql_string(value)}'
-                             for key, value in sorted(op.tags.items())
-                             if key in ("room_id", "alert_type", "component"))
-        self.influx.query(
-            f'DELETE FROM "{op.measurement}" WHERE {where} '
-            f"AND time >= {op.time_ns} AND time <= {op.time_ns}", write=True, epoch=None)
-
-    def _keep(self, rejection: Rejection) -> str:
-        record = rejection.record
-        return self.quarantine.add(record.payload, event=rejection.event,
-                                   reason=rejection.reason, errors=rejection.errors,
-                                   received_ns=record.received_ns,
-                                   key=f"{record.segment}:{record.offset}".encode())
 
     # -- housekeeping -----------------------------------------------------------------
-    def _drop_drained(self, segments: Sequence[Segment]) -> None:
-        dropped = []
-        for segment in segments:
-            try:
-                size = segment.path.stat().st_size
-            except FileNotFoundError:
-                continue
-            if self.offsets.get(segment.stem, 0) >= size and finished(segment):
-                segment.path.unlink(missing_ok=True)
-                dropped.append(segment.stem)
-        if dropped:
-            self.state.commit(offsets={}, digests=(), now_ns=self.clock(),
-                              dropped_segments=dropped)
-            for stem in dropped:
-                self.offsets.pop(stem, None)
-
     def _prune_seen(self) -> None:
         now = time.monotonic()
         if now - self._last_prune > 300:
@@ -480,9 +193,3 @@ def wait_for_usable_state(config: Config, stop: threading.Event, poll_s: float =
             log.warning("no last good copy of %s this time: %s", path, exc)
         return True
     return False
-
-
-def _ops(batch: Batch) -> list[Point | Delete]:
-    # Deletes come from an incident whose start moved earlier; within one event they
-    # remove the superseded row, so they go first.
-    return [*batch.deletes, *batch.points]

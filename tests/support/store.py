@@ -14,6 +14,11 @@ def drain(writer: Writer) -> int:
     return total
 
 
+def readings(influx: InfluxClient) -> int:
+    """How many sensor readings InfluxDB holds."""
+    return count(influx, 'SELECT count("value") FROM "sensor"')
+
+
 def count(influx: InfluxClient, query: str) -> int:
     series = influx.query(query)
     if not series or not series[0].values:

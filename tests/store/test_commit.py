@@ -1,0 +1,54 @@
+"""The atomic batch commit: state survives a restart, a crash before the commit replays cleanly."""
+
+from __future__ import annotations
+
+import pytest
+from support.events import alert_event, sensor_event
+from support.store import count, drain, readings
+
+from monitor.core.config import Config
+from monitor.store.influx import InfluxClient
+from monitor.store.writer import Writer
+
+
+def test_state_survives_a_writer_restart(post, config: Config, influx: InfluxClient) -> None:
+    first = Writer(config, influx)
+    post({"event": "zoomroom.location_created", "event_ts": 1, "payload": {
+        "account_id": "a", "operator": "o", "operator_id": "o",
+        "object": {"id": "b1", "name": "HQ", "type": "building", "parent_location_id": ""}}})
+    post({"event": "zoomroom.updated", "event_ts": 2, "payload": {
+        "account_id": "a", "object": {"id": "room-1", "room_name": "Everest",
+                                      "location_id": "b1"}}})
+    post(alert_event(1, 1_793_527_200))
+    drain(first)
+    first.state.close()
+    second = Writer(config, influx)
+    post(sensor_event())
+    post(alert_event(2, 1_793_527_260))
+    drain(second)
+    second.state.close()
+    [series] = influx.query('SELECT count("value") FROM "sensor" GROUP BY "building"')
+    assert series.tags == {"building": "HQ"}
+    [incident] = influx.query('SELECT "duration_s" FROM "room_incident"')
+    assert incident.values[0][1] == 60.0
+
+
+def test_crash_before_commit_replays_without_duplicates(post, config: Config,
+                                                         influx: InfluxClient) -> None:
+    post(sensor_event())
+    post(alert_event(1, 1_793_527_200))
+    crashing = Writer(config, influx)
+
+    def crash(**_: object) -> None:
+        raise SystemExit("killed between the InfluxDB write and the commit")
+
+    crashing.state.commit = crash  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        crashing.drain_once()
+    crashing.state.close()
+    assert readings(influx) == 9  # written, not committed
+    again = Writer(config, influx)
+    assert drain(again) == 2
+    again.state.close()
+    assert readings(influx) == 9
+    assert count(influx, 'SELECT count("start_ms") FROM "room_incident"') == 1
