@@ -38,8 +38,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from monitor.core.metrics import NOTIFICATION_RETRIES, NOTIFICATIONS_FAILED, NOTIFICATIONS_SENT
+from monitor.notify.channels.kind import DeliveryError, Sender
 from monitor.notify.message import Notification
-from monitor.notify.senders import DeliveryError, Sender
 
 log = logging.getLogger("monitor.notify")
 

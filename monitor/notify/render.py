@@ -1,24 +1,22 @@
-"""How a notification reads on each channel: one title, one line per room, per-service payloads.
+"""How a notification reads on every channel: one title, one line per room, a plain text.
 
 All channels share the same title and lines so an alert reads the same in
-Slack, Teams, e-mail and the log; only the envelope differs. Long groups
+Slack, Teams, e-mail and the log; only the envelope differs, and each
+channel kind builds its own in ``monitor/notify/channels/``. Long groups
 are cut at :data:`MAX_LINES` rooms because Slack and Teams reject (not
 truncate) oversized messages, which would turn a big outage into no message.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from typing import Any
 
-from monitor.core.timeutil import NS_PER_S, human_duration, ns_to_iso
+from monitor.core.timeutil import NS_PER_S, human_duration
 from monitor.datamodel.vocabulary import sensor_kind
 from monitor.notify.message import Notification, room_name
 from monitor.rules.model import Alert
 
 MAX_LINES = 20
-WEBHOOK_VERSION = "1"
 
 # An alert label naming the value's unit, which wins over the sensor's: the evaluator sets
 # "s" for rules whose value is a duration (silent sensors, open incidents), whatever sensor.
@@ -27,8 +25,6 @@ _COMPARISONS = ("above ", "below ", "outside ", "inside ")   # Threshold.describ
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
 
 _STATUS_WORD = {"firing": "FIRING", "resolved": "RESOLVED", "no_data": "NO DATA"}
-_TEAMS_COLOR = {"firing": "attention", "resolved": "good", "no_data": "warning"}
-_HEX_COLOR = {"firing": "D13438", "resolved": "2EB886", "no_data": "FFB900"}
 
 
 def title(notification: Notification) -> str:
@@ -118,68 +114,3 @@ def threshold_text(threshold: str, unit: str) -> str:
 
 def _one_line(value: str) -> str:
     return " ".join(value.split())
-
-
-def slack_payload(notification: Notification) -> dict[str, Any]:
-    """Incoming-webhook body: ``text`` is the fallback for notifications, ``blocks`` the view."""
-    heading = title(notification)
-    body = "\n".join(f"• {_slack_escape(line)}" for line in lines(notification))
-    return {
-        "text": _slack_escape(heading),
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": heading[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": body[:3000]}},
-            {"type": "context", "elements": [
-                {"type": "mrkdwn", "text": _slack_escape(f"rule {notification.rule_id}")}]},
-        ],
-    }
-
-
-def _slack_escape(value: str) -> str:
-    """Slack treats ``<…>`` as links and mentions; room names must not ping @channel."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def teams_payload(notification: Notification, card: str = "adaptive") -> dict[str, Any]:
-    """An Adaptive Card (Workflows webhooks) or a legacy MessageCard (O365 connectors)."""
-    heading, body = title(notification), lines(notification)
-    if card == "messagecard":
-        return {"@type": "MessageCard", "@context": "https://schema.org/extensions",
-                "summary": heading, "themeColor": _HEX_COLOR[notification.kind],
-                "title": heading, "sections": [{"text": line} for line in body]}
-    blocks: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": heading, "weight": "Bolder", "size": "Medium",
-         "color": _TEAMS_COLOR[notification.kind], "wrap": True}]
-    blocks.extend({"type": "TextBlock", "text": line, "wrap": True, "spacing": "Small"}
-                  for line in body)
-    return {"type": "message", "attachments": [{
-        "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
-        "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-                    "type": "AdaptiveCard", "version": "1.4", "body": blocks}}]}
-
-
-def webhook_payload(notification: Notification) -> dict[str, Any]:
-    """The generic JSON documented in docs/notifications.md (version "1")."""
-    return {
-        "version": WEBHOOK_VERSION,
-        "id": notification.id,
-        "status": notification.kind,
-        "group_key": notification.group_key,
-        "title": title(notification),
-        "alerts": [_webhook_alert(alert) for alert in notification.alerts],
-    }
-
-
-def _webhook_alert(alert: Alert) -> dict[str, Any]:
-    return {
-        "rule": alert.rule_id,
-        "room_id": alert.room_id,
-        "status": alert.status,
-        "level": alert.level,
-        "value": alert.value if alert.value is not None and math.isfinite(alert.value) else None,
-        "threshold": alert.threshold,
-        "starts_at": ns_to_iso(alert.starts_at_ns),
-        "at": ns_to_iso(alert.at_ns),
-        "labels": dict(alert.labels),
-        "annotations": dict(alert.annotations),
-    }

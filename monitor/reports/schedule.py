@@ -148,8 +148,8 @@ def run_job(config: Config, entry: Scheduled, now_ns: int,
 
 def _mailer(config: Config) -> Callable[[Scheduled, Path], None]:
     def send(entry: Scheduled, path: Path) -> None:
-        from monitor.notify.channels import EmailChannel, load_channels
-        from monitor.notify.senders import EmailSender
+        from monitor.notify.channels.email import EmailChannel, EmailSender
+        from monitor.notify.channels.loader import load_channels
 
         channels = load_channels(config.rules_dir / "channels.yaml", os.environ)
         channel = channels.get(entry.email or "")

@@ -75,7 +75,7 @@ Op = Literal["above", "below", "outside", "inside"]
 
 NAME_PATTERN = r"^[a-z0-9_-]+$"
 # Configuration that lives beside the rules but is not a rule group: notification
-# channels (monitor.notify.channels), policy (monitor.notify.policy) and scheduled
+# channels (monitor.notify.channels.loader), policy (monitor.notify.policy) and scheduled
 # reports (monitor.reports.schedule).
 CONFIG_FILES = frozenset({"channels.yaml", "channels.yml", "notify.yaml", "notify.yml",
                           "reports.yaml", "reports.yml"})

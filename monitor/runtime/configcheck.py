@@ -88,7 +88,7 @@ def _run(path: Path, channel_names: set[str] | None,
 
 def config_file_errors(path: Path, env: Mapping[str, str]) -> list[str]:
     """One configuration file checked by its own loader, as the evaluator reads it."""
-    from monitor.notify.channels import load_channels
+    from monitor.notify.channels.loader import load_channels
     from monitor.notify.policy import load_policy
     from monitor.reports.schedule import load_schedule
 
@@ -115,7 +115,7 @@ def config_errors(directory: Path, env: Mapping[str, str], *, channels: bool = T
 
     ``channels`` False skips channels.yaml, whose syntax error is already reported.
     """
-    from monitor.notify.channels import load_channels
+    from monitor.notify.channels.loader import load_channels
     from monitor.notify.policy import load_policy
     from monitor.reports.schedule import load_schedule
 

@@ -235,7 +235,8 @@ class Watch:
 
     def beat(self) -> bool:
         """One ping if healthy; True when the outside service heard it."""
-        from monitor.notify.senders import DeliveryError, post_json
+        from monitor.notify.channels.http import post_json
+        from monitor.notify.channels.kind import DeliveryError
 
         assert self.heartbeat is not None
         now = self.clock()

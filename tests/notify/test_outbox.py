@@ -12,10 +12,10 @@ from prometheus_client import REGISTRY
 from support.alerts import T0, make_alert
 from support.sinks import HttpSink, free_port
 
-from monitor.notify.channels import WebhookChannel
+from monitor.notify.channels.kind import DeliveryError, Sender, build_senders
+from monitor.notify.channels.webhook import WebhookChannel
 from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox, OutboxStatus, RetryPolicy, _ns, outbox_status
-from monitor.notify.senders import DeliveryError, Sender, build_senders
 
 
 def notification(room_id: str = "room-1", *, kind: str = "firing",

@@ -1,22 +1,14 @@
-"""Titles, alert lines, units and the per-service payload shapes."""
+"""Titles, alert lines, units and the plain text every channel shares."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
-from support.alerts import T0, make_alert
+from support.alerts import T0, make_alert, note
 
 from monitor.notify import render
-from monitor.notify.message import Notification
 from monitor.rules.model import Alert
-
-
-def note(*alerts: Alert, kind: str = "firing", labels: dict[str, str] | None = None,
-         ) -> Notification:
-    return Notification("hook", "air/co2-high{building=HQ}", alerts or (make_alert(),),
-                        kind,  # type: ignore[arg-type]
-                        {"building": "HQ"} if labels is None else labels)
 
 
 def test_titles() -> None:
@@ -74,46 +66,6 @@ def test_long_groups_are_cut() -> None:
     lines = render.lines(note(*alerts))
     assert len(lines) == render.MAX_LINES + 1
     assert lines[-1] == "… and 5 more"
-
-
-def test_slack_payload_escapes_and_has_text_and_blocks() -> None:
-    payload = render.slack_payload(note(make_alert(room="<!channel> & co")))
-    assert payload["text"] == "[FIRING:1] co2-high — &lt;!channel&gt; &amp; co"
-    header, section, _context = payload["blocks"]
-    assert header == {"type": "header", "text": {"type": "plain_text",
-                                                 "text": "[FIRING:1] co2-high — <!channel> & co"}}
-    assert section["text"]["type"] == "mrkdwn"
-    assert section["text"]["text"].startswith("• &lt;!channel&gt; &amp; co — critical: 1250 ppm")
-
-
-def test_teams_payloads() -> None:
-    adaptive = render.teams_payload(note())
-    [attachment] = adaptive["attachments"]
-    assert adaptive["type"] == "message"
-    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
-    card = attachment["content"]
-    assert card["type"] == "AdaptiveCard"
-    assert card["body"][0]["text"] == "[FIRING:1] co2-high — Everest"
-    assert card["body"][1]["text"].startswith("Everest — critical: 1250 ppm")
-    legacy = render.teams_payload(note(), "messagecard")
-    assert legacy["@type"] == "MessageCard"
-    assert legacy["title"] == legacy["summary"] == "[FIRING:1] co2-high — Everest"
-
-
-def test_webhook_payload_schema() -> None:
-    notification = note(make_alert(value=float("nan")))
-    payload = render.webhook_payload(notification)
-    assert payload == {
-        "version": "1", "id": notification.id, "status": "firing",
-        "group_key": "air/co2-high{building=HQ}", "title": "[FIRING:1] co2-high — Everest",
-        "alerts": [{
-            "rule": "air/co2-high", "room_id": "room-1", "status": "firing",
-            "level": "critical", "value": None, "threshold": "above 1000",
-            "starts_at": "2027-01-15T07:48:00.000Z", "at": "2027-01-15T08:00:00.000Z",
-            "labels": {"room_name": "Everest", "sensor_type": "CO2", "building": "HQ"},
-            "annotations": {"summary": "CO2 is high"},
-        }],
-    }
 
 
 def test_text_for_email_and_log() -> None:

@@ -31,3 +31,17 @@ def make_notification(*alerts: Alert, channel: str | None = None) -> Notificatio
     members = alerts or (make_alert(),)
     return Notification(channel or members[0].notify[0], "air/co2-high{building=HQ}",
                         members, members[0].status, {"building": "HQ"})
+
+
+def two_rooms(channel: str) -> Notification:
+    """Two rooms of one rule firing, for ``channel``: Everest at 1250 ppm, K2 at 1100 ppm."""
+    return make_notification(make_alert("r1", room="Everest", notify=(channel,)),
+                             make_alert("r2", room="K2", value=1100.0, notify=(channel,)))
+
+
+def note(*alerts: Alert, kind: str = "firing", labels: dict[str, str] | None = None,
+         ) -> Notification:
+    """A notification to "hook" of exactly these alerts, of any kind and group labels."""
+    return Notification("hook", "air/co2-high{building=HQ}", alerts or (make_alert(),),
+                        kind,  # type: ignore[arg-type]
+                        {"building": "HQ"} if labels is None else labels)

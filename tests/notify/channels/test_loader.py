@@ -8,15 +8,12 @@ import pytest
 from support.paths import REPO
 
 from monitor.core.configfile import expand_env
-from monitor.notify.channels import (
-    ChannelError,
-    EmailChannel,
-    LogChannel,
-    SlackChannel,
-    TeamsChannel,
-    WebhookChannel,
-    load_channels,
-)
+from monitor.notify.channels.email import EmailChannel
+from monitor.notify.channels.loader import ChannelError, load_channels
+from monitor.notify.channels.log import LogChannel
+from monitor.notify.channels.slack import SlackChannel
+from monitor.notify.channels.teams import TeamsChannel
+from monitor.notify.channels.webhook import WebhookChannel
 
 ALL_KINDS = """\
 channels:

@@ -16,10 +16,10 @@ from support.sinks import (
     server_tls_context,
 )
 
-from monitor.notify.channels import EmailChannel
+from monitor.notify.channels.email import EmailChannel
+from monitor.notify.channels.kind import build_senders
 from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox
-from monitor.notify.senders import build_senders
 
 
 def mail_channel(port: int, **options: object) -> EmailChannel:
