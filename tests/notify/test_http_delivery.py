@@ -8,6 +8,7 @@ from support.alerts import T0, make_alert, make_notification
 from support.sinks import HttpSink
 
 from monitor.notify.channels import SlackChannel, TeamsChannel, WebhookChannel
+from monitor.notify.delivery import deliver_due
 from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox
 from monitor.notify.senders import build_senders
@@ -18,7 +19,7 @@ def deliver(tmp_path: Path, channel: SlackChannel | TeamsChannel | WebhookChanne
     outbox = Outbox(tmp_path / "state")
     try:
         outbox.enqueue(notifications, now=T0)
-        return outbox.deliver_due(build_senders({channel.name: channel}), now=T0)
+        return deliver_due(outbox, build_senders({channel.name: channel}), now=T0)
     finally:
         outbox.close()
 

@@ -31,3 +31,11 @@ def make_notification(*alerts: Alert, channel: str | None = None) -> Notificatio
     members = alerts or (make_alert(),)
     return Notification(channel or members[0].notify[0], "air/co2-high{building=HQ}",
                         members, members[0].status, {"building": "HQ"})
+
+
+def room_notification(room_id: str = "room-1", *, kind: str = "firing",
+                      channel: str = "hook") -> Notification:
+    """One alert of ``room_id`` as one message of group ``air/co2-high{building=HQ}``."""
+    alert = make_alert(room_id, status=kind, notify=(channel,))
+    return Notification(channel, "air/co2-high{building=HQ}", (alert,),
+                        kind, {"building": "HQ"})  # type: ignore[arg-type]
