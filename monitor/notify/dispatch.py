@@ -4,8 +4,9 @@ The evaluator calls :meth:`Dispatcher.process` after every cycle with every
 firing/no_data alert and each just-resolved one (once). It returns the
 :class:`~monitor.notify.message.Notification`\\ s to enqueue *now*; delivery
 and retries are the outbox's job. Everything here is pure: the clock is the
-``now_ns`` argument and the state is a plain object that ``to_json`` /
-``from_json`` persist.
+``now_ns`` argument and the state — the groups of
+:mod:`monitor.notify.dispatch_state` — is a plain object that ``to_json`` /
+``from_json`` persist. Which alert inhibits which is :mod:`monitor.notify.inhibit`.
 
 Per cycle
 ---------
@@ -69,65 +70,25 @@ same ids for the same messages, and the outbox ignores them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from monitor.notify.message import Notification, NotificationKind, group_key, room_name
-from monitor.notify.policy import (
-    Grouping,
-    InhibitRule,
-    Policy,
-    alert_labels,
-    alert_zone,
-    labels_match,
+from monitor.notify.dispatch_state import (
+    Group,
+    Member,
+    stamp,
+    state_from_json,
+    state_to_json,
 )
+from monitor.notify.inhibit import InhibitRule, inhibited
+from monitor.notify.matchers import alert_labels
+from monitor.notify.message import Notification, NotificationKind, group_key, room_name
+from monitor.notify.mute_windows import alert_zone
+from monitor.notify.policy import Grouping, Policy
 from monitor.notify.silences import Silence
-from monitor.rules.model import LEVELS, Alert, AlertStatus
+from monitor.rules.model import LEVELS, Alert
 
-FORMAT_VERSION = 1
 ACTIVE_KINDS: tuple[NotificationKind, ...] = ("firing", "no_data")
-Stamp = tuple[str, str, int]          # (status, level, starts_at_ns): what the channel was told
 Flush = Literal["change", "repeat"]
-
-
-@dataclass
-class Member:
-    """An active alert in a group, as last reported."""
-
-    alert: Alert
-    suppressed: bool            # silenced or inhibited in the latest cycle
-    seen_ns: int
-
-    @property
-    def stamp(self) -> Stamp:
-        return _stamp(self.alert)
-
-
-@dataclass
-class Group:
-    """One channel's view of a group: its alerts and what it has been told about them."""
-
-    channel: str
-    key: str
-    labels: dict[str, str]
-    members: dict[str, Member] = field(default_factory=dict)      # fingerprint →
-    told: dict[str, Stamp] = field(default_factory=dict)          # fingerprint → as last sent
-    resolved: dict[str, Alert] = field(default_factory=dict)      # told, resolved, not yet sent
-    last_sent_ns: int | None = None
-    changed_ns: int | None = None     # when the pending change was first seen
-    reminders: int = 0                # repeats since the last change
-    sent: int = 0                     # messages so far: the next message's ``repeat``
-
-    def active(self) -> list[Alert]:
-        return [m.alert for m in self.members.values() if not m.suppressed]
-
-    def has_change(self) -> bool:
-        return bool(self.resolved) or any(
-            self.told.get(m.alert.fingerprint) != m.stamp
-            for m in self.members.values() if not m.suppressed)
-
-    def empty(self) -> bool:
-        return not self.members and not self.resolved
 
 
 class Dispatcher:
@@ -236,17 +197,12 @@ class Dispatcher:
     # -- persistence -------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": FORMAT_VERSION,
-                "groups": [_group_to_json(self.groups[gid]) for gid in sorted(self.groups)]}
+        return state_to_json(self.groups)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], policy: Policy) -> Dispatcher:
-        if data.get("version") != FORMAT_VERSION:
-            raise ValueError(f"unknown dispatcher state version {data.get('version')!r}")
         dispatcher = cls(policy)
-        for item in data["groups"]:
-            group = _group_from_json(item)
-            dispatcher.groups[(group.channel, group.key)] = group
+        dispatcher.groups = state_from_json(data)
         return dispatcher
 
 
@@ -260,33 +216,6 @@ def group_identity(alert: Alert, group_by: Sequence[str]) -> tuple[str, dict[str
     values = {name: labels.get(name, "") for name in group_by if name != "rule"}
     rule = alert.rule_id if "rule" in group_by else "*"
     return group_key(rule, values), {name: value for name, value in values.items() if value}
-
-
-def inhibited(alerts: Sequence[Alert], rules: Sequence[InhibitRule]) -> set[int]:
-    """Indexes of active alerts muted by another active alert (linear per rule)."""
-    labels = [alert_labels(alert) for alert in alerts]
-    active = [i for i, alert in enumerate(alerts) if alert.status != "resolved"]
-    out: set[int] = set()
-    for rule in rules:
-        sources: dict[tuple[str, ...], list[int]] = {}
-        for i in active:
-            if labels_match(rule.source, labels[i]):
-                sources.setdefault(_equal_values(rule, labels[i]), []).append(i)
-        for i in active:
-            if i not in out and labels_match(rule.target, labels[i]) and any(
-                    j != i and _can_inhibit(rule, labels[j], labels[i])
-                    for j in sources.get(_equal_values(rule, labels[i]), ())):
-                out.add(i)
-    return out
-
-
-def _equal_values(rule: InhibitRule, labels: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(labels.get(name, "") for name in rule.equal)
-
-
-def _can_inhibit(rule: InhibitRule, source: Mapping[str, str], target: Mapping[str, str]) -> bool:
-    """Two alerts that both match both sides would mute each other: neither does."""
-    return not (labels_match(rule.source, target) and labels_match(rule.target, source))
 
 
 def _suppression(batch: Sequence[Alert], chosen: Sequence[Alert], rules: Sequence[InhibitRule],
@@ -323,10 +252,6 @@ def _significance(alert: Alert) -> tuple[int, int]:
     return rank, alert.at_ns
 
 
-def _stamp(alert: Alert) -> Stamp:
-    return alert.status, alert.level, alert.starts_at_ns
-
-
 def _leave(group: Group, fingerprint: str) -> None:
     """An alert leaves a group without a message (moved, suppressed for good, forgotten)."""
     group.members.pop(fingerprint, None)
@@ -350,7 +275,7 @@ def _messages(group: Group, reason: Flush) -> list[Notification]:
     out = []
     for kind in ACTIVE_KINDS:
         part = [alert for alert in active if alert.status == kind]
-        changed = any(group.told.get(alert.fingerprint) != _stamp(alert) for alert in part)
+        changed = any(group.told.get(alert.fingerprint) != stamp(alert) for alert in part)
         if part and (reason == "repeat" or changed):
             out.append(_notification(group, kind, part))
     if group.resolved:
@@ -365,63 +290,10 @@ def _notification(group: Group, kind: NotificationKind, alerts: list[Alert]) -> 
 
 
 def _mark_sent(group: Group, reason: Flush, now_ns: int) -> None:
-    group.told = {alert.fingerprint: _stamp(alert) for alert in group.active()}
+    group.told = {alert.fingerprint: stamp(alert) for alert in group.active()}
     group.resolved = {}
     group.last_sent_ns = now_ns
     group.changed_ns = None
     group.reminders = group.reminders + 1 if reason == "repeat" else 0
     group.sent += 1
 
-
-# ---------------------------------------------------------------------------
-# JSON
-
-
-def _group_to_json(group: Group) -> dict[str, Any]:
-    return {
-        "channel": group.channel, "key": group.key, "labels": dict(group.labels),
-        "members": [{"alert": alert_to_json(m.alert), "suppressed": m.suppressed,
-                     "seen_ns": m.seen_ns} for m in group.members.values()],
-        "told": {fp: list(stamp) for fp, stamp in group.told.items()},
-        "resolved": [alert_to_json(alert) for alert in group.resolved.values()],
-        "last_sent_ns": group.last_sent_ns, "changed_ns": group.changed_ns,
-        "reminders": group.reminders, "sent": group.sent,
-    }
-
-
-def _group_from_json(data: Mapping[str, Any]) -> Group:
-    members = [Member(alert_from_json(m["alert"]), bool(m["suppressed"]), int(m["seen_ns"]))
-               for m in data["members"]]
-    resolved = [alert_from_json(item) for item in data["resolved"]]
-    return Group(
-        channel=str(data["channel"]), key=str(data["key"]),
-        labels={str(k): str(v) for k, v in data["labels"].items()},
-        members={m.alert.fingerprint: m for m in members},
-        told={fp: (str(s[0]), str(s[1]), int(s[2])) for fp, s in data["told"].items()},
-        resolved={alert.fingerprint: alert for alert in resolved},
-        last_sent_ns=_optional_int(data.get("last_sent_ns")),
-        changed_ns=_optional_int(data.get("changed_ns")),
-        reminders=int(data["reminders"]), sent=int(data["sent"]))
-
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def alert_to_json(alert: Alert) -> dict[str, Any]:
-    return {"rule_id": alert.rule_id, "room_id": alert.room_id, "status": alert.status,
-            "level": alert.level, "value": alert.value, "threshold": alert.threshold,
-            "starts_at_ns": alert.starts_at_ns, "at_ns": alert.at_ns,
-            "labels": dict(alert.labels), "annotations": dict(alert.annotations),
-            "notify": list(alert.notify)}
-
-
-def alert_from_json(data: Mapping[str, Any]) -> Alert:
-    value = data.get("value")
-    return Alert(rule_id=str(data["rule_id"]), room_id=str(data["room_id"]),
-                 status=cast(AlertStatus, data["status"]), level=str(data["level"]),
-                 value=None if value is None else float(value),
-                 threshold=str(data["threshold"]), starts_at_ns=int(data["starts_at_ns"]),
-                 at_ns=int(data["at_ns"]), labels=dict(data.get("labels") or {}),
-                 annotations=dict(data.get("annotations") or {}),
-                 notify=tuple(data.get("notify") or ()))

@@ -6,12 +6,10 @@ crash or restart. Rows are keyed by :attr:`Notification.id`, so enqueueing
 the same transition again (every evaluation re-emits firing alerts; a
 restart re-emits them all) is a no-op — including after it was sent.
 
-Delivery is at-least-once: a crash between the server's 2xx and our
-commit sends that one notification again after restart (with the same id,
-which webhooks receive as ``Idempotency-Key``). Per channel,
-notifications go out in the order they were enqueued: while the oldest
-one of a channel waits for its retry, later ones wait too, so a RESOLVED
-never overtakes its FIRING.
+This module is the store: rows, their states (pending, sent, failed) and the
+lease that hides a row being sent. Sending them — order, back-off, giving up —
+is :mod:`monitor.notify.delivery`; the gauges read from the same file are
+:mod:`monitor.notify.outbox_metrics`.
 
 The same database holds the rule engine's state (``state`` table: rule and
 dispatcher state as JSON) and the ``rule_state`` points not yet in InfluxDB
@@ -28,17 +26,12 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
-
-from monitor.core.metrics import NOTIFICATION_RETRIES, NOTIFICATIONS_FAILED, NOTIFICATIONS_SENT
-from monitor.notify.channels.kind import DeliveryError, Sender
 from monitor.notify.message import Notification
 
 log = logging.getLogger("monitor.notify")
@@ -80,27 +73,6 @@ _COLUMNS = ("id, channel, group_key, kind, notification, status, attempts, creat
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Back-off 10 s, 20 s, 40 s … capped at 10 min; give up 24 h after enqueueing.
-
-    ``lease_s`` is how long a notification being sent is hidden from other
-    deliverers (and, after a crash mid-send, how long until it is retried).
-    """
-
-    base_delay_s: float = 10.0
-    max_delay_s: float = 600.0
-    max_age_s: float = 86_400.0
-    lease_s: float = 120.0
-
-    def delay(self, attempts: int, retry_after_s: float | None = None) -> float:
-        """Wait before attempt ``attempts + 1``; a server's Retry-After counts, up to the cap."""
-        backoff = min(self.base_delay_s * 2.0 ** max(0, attempts - 1), self.max_delay_s)
-        if retry_after_s is not None:
-            backoff = max(backoff, min(retry_after_s, self.max_delay_s))
-        return backoff
-
-
-@dataclass(frozen=True)
 class OutboxItem:
     """One row, for inspection (``zrmon`` commands, tests).
 
@@ -120,6 +92,16 @@ class OutboxItem:
     notification: Notification | None
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A due row leased to one deliverer; ``notification`` is None if it cannot be read back."""
+
+    seq: int
+    notification: Notification | None
+    attempts: int
+    created_ns: int
+
+
 class Outbox:
     """One SQLite file under the state dir; safe to share between the evaluator and the worker.
 
@@ -127,11 +109,9 @@ class Outbox:
     held while a sender talks to the network.
     """
 
-    def __init__(self, state_dir: Path, policy: RetryPolicy | None = None, *,
-                 busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    def __init__(self, state_dir: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / FILENAME
-        self.policy = policy or RetryPolicy()
         self._lock = threading.Lock()
         self._owner: IO[bytes] | None = None
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
@@ -160,7 +140,7 @@ class Outbox:
         database is locked``, leaves the database as it was). Returns how many
         notifications were new.
         """
-        now_ns = _ns(time.time() if now is None else now)
+        now_ns = seconds_to_ns(time.time() if now is None else now)
         rows = [(n.id, n.channel, n.group_key, n.kind,
                  json.dumps(n.to_dict(), ensure_ascii=False, separators=(",", ":")),
                  now_ns, now_ns) for n in notifications]
@@ -223,111 +203,59 @@ class Outbox:
                         "sending them again (same id, Idempotency-Key)", count)
         return int(count)
 
-    def deliver_due(self, senders: Mapping[str, Sender], now: float | None = None) -> int:
-        """Attempt every due notification once; how many were delivered.
+    # -- the life of a row, for deliverers (see monitor.notify.delivery) ----
 
-        ``now`` (epoch seconds) is injectable so tests can step through
-        back-off without sleeping.
-        """
-        now_ns = _ns(time.time() if now is None else now)
-        self._expire(now_ns)
-        delivered = 0
-        blocked: set[str] = set()
-        for seq, channel, due_ns in self._pending():
-            if channel in blocked:
-                continue
-            if due_ns > now_ns:
-                blocked.add(channel)        # keep the channel's order: wait for the oldest
-                continue
-            claimed = self._claim(seq, now_ns)
-            if claimed is None:
-                blocked.add(channel)
-                continue
-            text, attempts, created_ns = claimed
-            notification = _parse(text)
-            if notification is None:
-                self._mark_unreadable(seq, channel, now_ns)
-                continue
-            error = _attempt(senders, notification)
-            if error is None:
-                self._mark_sent(seq, now_ns)
-                NOTIFICATIONS_SENT.labels(channel).inc()
-                delivered += 1
-                continue
-            self._record_failure(seq, notification, error, attempts=attempts + 1,
-                                 created_ns=created_ns, now_ns=now_ns)
-            if not error.permanent:
-                blocked.add(channel)
-        return delivered
-
-    def _pending(self) -> list[tuple[int, str, int]]:
+    def pending_rows(self) -> list[tuple[int, str, int]]:
+        """Every pending row as (seq, channel, next_attempt_ns), oldest first."""
         with self._lock:
             return self.db.execute(
                 "SELECT seq, channel, next_attempt_ns FROM outbox WHERE status = 'pending' "
                 "ORDER BY seq").fetchall()
 
-    def _claim(self, seq: int, now_ns: int) -> tuple[str, int, int] | None:
-        """Lease one due row so no other deliverer sends it meanwhile."""
-        lease_ns = now_ns + _ns(self.policy.lease_s)
+    def claim(self, seq: int, now_ns: int, lease_until_ns: int) -> Claim | None:
+        """Lease one due row so no other deliverer sends it meanwhile; None if it is not due."""
         with self._transaction() as db:
             row = db.execute(
                 "UPDATE outbox SET next_attempt_ns = ?, leased = 1 WHERE seq = ? AND "
                 "status = 'pending' AND next_attempt_ns <= ? "
                 "RETURNING notification, attempts, created_ns",
-                (lease_ns, seq, now_ns)).fetchone()
+                (lease_until_ns, seq, now_ns)).fetchone()
         if row is None:
             return None
-        return str(row[0]), int(row[1]), int(row[2])
+        return Claim(seq, _parse(str(row[0])), int(row[1]), int(row[2]))
 
-    def _mark_sent(self, seq: int, now_ns: int) -> None:
+    def mark_sent(self, seq: int, now_ns: int) -> None:
         with self._transaction() as db:
             db.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, leased = 0, "
                        "finished_ns = ?, last_error = NULL WHERE seq = ?", (now_ns, seq))
 
-    def _mark_unreadable(self, seq: int, channel: str, now_ns: int) -> None:
-        """A row this version cannot parse must not block its channel or crash every pass."""
-        log.error("outbox row %d cannot be read back; marked failed", seq)
+    def mark_failed(self, seq: int, now_ns: int, error: str, *,
+                    attempts: int | None = None) -> None:
+        """Failed for good; ``attempts`` None keeps the count (a row never attempted)."""
         with self._transaction() as db:
-            db.execute("UPDATE outbox SET status = 'failed', finished_ns = ?, leased = 0, "
-                       "last_error = 'unreadable notification' WHERE seq = ?", (now_ns, seq))
-        NOTIFICATIONS_FAILED.labels(channel).inc()
-
-    def _record_failure(self, seq: int, notification: Notification, error: DeliveryError, *,
-                        attempts: int, created_ns: int, now_ns: int) -> None:
-        retry_ns = now_ns + _ns(self.policy.delay(attempts, error.retry_after_s))
-        message = str(error)
-        if error.permanent or retry_ns - created_ns > _ns(self.policy.max_age_s):
-            if not error.permanent:
-                message = f"gave up after {attempts} attempts: {message}"
-            log.error("notification %s to %s failed for good: %s", notification.id,
-                      notification.channel, message)
-            with self._transaction() as db:
+            if attempts is None:
+                db.execute("UPDATE outbox SET status = 'failed', finished_ns = ?, leased = 0, "
+                           "last_error = ? WHERE seq = ?", (now_ns, error, seq))
+            else:
                 db.execute("UPDATE outbox SET status = 'failed', attempts = ?, finished_ns = ?,"
                            " leased = 0, last_error = ? WHERE seq = ?",
-                           (attempts, now_ns, message, seq))
-            NOTIFICATIONS_FAILED.labels(notification.channel).inc()
-            return
-        log.warning("notification %s to %s failed (attempt %d), retrying in %.0f s: %s",
-                    notification.id, notification.channel, attempts,
-                    (retry_ns - now_ns) / NS, message)
+                           (attempts, now_ns, error, seq))
+
+    def schedule_retry(self, seq: int, attempts: int, retry_ns: int, error: str) -> None:
         with self._transaction() as db:
             db.execute("UPDATE outbox SET attempts = ?, next_attempt_ns = ?, leased = 0, "
-                       "last_error = ? WHERE seq = ?", (attempts, retry_ns, message, seq))
-        NOTIFICATION_RETRIES.labels(notification.channel).inc()
+                       "last_error = ? WHERE seq = ?", (attempts, retry_ns, error, seq))
 
-    def _expire(self, now_ns: int) -> None:
-        """Stale alerts are worse than none: past the max age, pending becomes failed."""
-        cutoff = now_ns - _ns(self.policy.max_age_s)
+    def expire(self, cutoff_ns: int, now_ns: int) -> list[str]:
+        """Pending rows enqueued before ``cutoff_ns`` become failed; the channel of each."""
         with self._transaction() as db:
-            channels = [str(row[0]) for row in db.execute(
+            return [str(row[0]) for row in db.execute(
                 "UPDATE outbox SET status = 'failed', finished_ns = ?, leased = 0, last_error = "
                 "'expired undelivered after max age' || COALESCE(' (last error: ' || "
                 "last_error || ')', '') WHERE status = 'pending' AND created_ns < ? "
-                "RETURNING channel", (now_ns, cutoff)).fetchall()]
-        for channel in channels:
-            NOTIFICATIONS_FAILED.labels(channel).inc()
-        if channels:
-            log.error("%d notification(s) expired undelivered", len(channels))
+                "RETURNING channel", (now_ns, cutoff_ns)).fetchall()]
+
+    # -- inspection and upkeep ----------------------------------------------
 
     def pending(self) -> list[OutboxItem]:
         return self._items("pending")
@@ -359,7 +287,7 @@ class Outbox:
         """
         with self._transaction() as db:
             return db.execute("DELETE FROM outbox WHERE status != 'pending' AND finished_ns < ?",
-                              (_ns(cutoff),)).rowcount
+                              (seconds_to_ns(cutoff),)).rowcount
 
     def close(self) -> None:
         with self._lock:
@@ -369,118 +297,11 @@ class Outbox:
                 self._owner = None
 
 
-class DeliveryWorker:
-    """The delivery loop, for its own thread: ``threading.Thread(target=worker.run)``.
-
-    It polls rather than being woken by ``enqueue`` so the outbox stays a
-    plain object any process can write to; a second of latency is nothing
-    next to a rule's evaluation interval. It never dies of an exception:
-    a broken sender is a failed attempt, a database error is logged and
-    retried on the next tick.
-    """
-
-    def __init__(self, outbox: Outbox, senders: Mapping[str, Sender],
-                 stop_event: threading.Event, *, poll_s: float = 1.0,
-                 retention_s: float = 30 * 86_400.0,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.outbox = outbox
-        self.senders = senders
-        self.stop_event = stop_event
-        self.poll_s = poll_s
-        self.retention_s = retention_s
-        self.clock = clock
-        self._next_cleanup = 0.0
-
-    def run(self) -> None:
-        try:
-            self.outbox.recover_leases()
-        except (OSError, sqlite3.Error):
-            log.exception("cannot recover leases of a previous process; they run out instead")
-        while not self.stop_event.is_set():
-            self.run_once()
-            self.stop_event.wait(self.poll_s)
-
-    def run_once(self) -> int:
-        now = self.clock()
-        try:
-            delivered = self.outbox.deliver_due(self.senders, now)
-            if now >= self._next_cleanup:
-                self.outbox.forget_before(now - self.retention_s)
-                self._next_cleanup = now + 3600.0
-        except Exception:
-            log.exception("notification delivery pass failed; retrying")
-            return 0
-        return delivered
-
-
-@dataclass(frozen=True)
-class OutboxStatus:
-    depth: int                        # pending notifications
-    oldest_created_ns: int | None     # the oldest pending one's enqueue time
-    points: int                       # rule_state point batches not yet in InfluxDB
-
-    def oldest_age_s(self, now_ns: int) -> float:
-        return 0.0 if self.oldest_created_ns is None else max(
-            0.0, (now_ns - self.oldest_created_ns) / NS)
-
-
-def outbox_status(state_dir: Path) -> OutboxStatus:
-    """Read-only, from any process: what the metrics and health checks report."""
-    path = state_dir / FILENAME
-    if not path.exists():
-        return OutboxStatus(0, None, 0)
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
-    try:
-        depth, oldest = db.execute("SELECT COUNT(*), MIN(created_ns) FROM outbox "
-                                   "WHERE status = 'pending'").fetchone()
-        (points,) = db.execute("SELECT COUNT(*) FROM influx_points").fetchone()
-    finally:
-        db.close()
-    return OutboxStatus(int(depth), None if oldest is None else int(oldest), int(points))
-
-
-class OutboxCollector(Collector):
-    """Outbox gauges read from the database at scrape time (like the spool's), never stale."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        try:
-            status = outbox_status(self.state_dir)
-        except sqlite3.Error as exc:         # a scrape must not fail on a busy database
-            log.warning("outbox metrics unavailable: %s", exc)
-            return
-        yield GaugeMetricFamily("zrmon_outbox_depth", "Notifications waiting to be delivered.",
-                                value=status.depth)
-        yield GaugeMetricFamily("zrmon_outbox_oldest_age_seconds",
-                                "Age of the oldest notification waiting to be delivered.",
-                                value=status.oldest_age_s(time.time_ns()))
-        yield GaugeMetricFamily("zrmon_rule_points_pending",
-                                "Batches of rule_state points committed but not yet in InfluxDB.",
-                                value=status.points)
-
-
 def _add_column(db: sqlite3.Connection, table: str, column: str, definition: str) -> None:
     """Schema upgrade in place: an outbox written by an older version gains the column."""
     names = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
     if column not in names:
         db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-
-
-def _attempt(senders: Mapping[str, Sender], notification: Notification) -> DeliveryError | None:
-    sender = senders.get(notification.channel)
-    if sender is None:
-        # Retried, not failed: the channel may come back with the next config reload.
-        return DeliveryError(f"no channel named {notification.channel!r} is configured")
-    try:
-        sender(notification)
-    except DeliveryError as exc:
-        return exc
-    except Exception as exc:
-        log.exception("sender for %s crashed", notification.channel)
-        return DeliveryError(f"{type(exc).__name__}: {exc}")
-    return None
 
 
 def _item(row: tuple[Any, ...]) -> OutboxItem:
@@ -501,5 +322,8 @@ def _parse(text: str) -> Notification | None:
         return None
 
 
-def _ns(seconds: float) -> int:
+
+
+def seconds_to_ns(seconds: float) -> int:
+    """Epoch seconds (``now`` arguments, policies) as the nanoseconds rows store."""
     return round(seconds * NS)

@@ -1,6 +1,6 @@
 """Operator silences: "I know, stop telling me" for a while, by label matchers.
 
-A silence mutes every alert its matchers match (see :mod:`monitor.notify.policy`
+A silence mutes every alert its matchers match (see :mod:`monitor.notify.matchers`
 for the matcher language: exact values, ``~regex``; labels include ``rule``,
 ``room_id``, ``level`` and ``status``) from ``starts_ns`` until ``ends_ns``.
 Expiring one ends it now but keeps it listed for a week, so "who silenced
@@ -28,7 +28,7 @@ from typing import Any
 
 from monitor.core.atomicfile import read_state, write_bytes_atomic
 from monitor.core.errors import UsageError
-from monitor.notify.policy import alert_labels, labels_match, matcher_errors
+from monitor.notify.matchers import alert_labels, labels_match, matcher_errors
 from monitor.rules.model import Alert
 
 FILENAME = "silences.json"

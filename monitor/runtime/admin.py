@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from monitor.core.config import Config
-from monitor.notify.outbox import OutboxCollector
+from monitor.notify.outbox_metrics import OutboxCollector
 from monitor.runtime.evaluator import evaluator_state
 from monitor.runtime.health import Readiness, influx_check, problem_check, state_check
 from monitor.store.influx import CachedPing, InfluxClient

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from monitor.core.configfile import parse_yaml
-from monitor.notify.policy import PolicyError
+from monitor.notify.policy_load import PolicyError
 from monitor.rules.load import CONFIG_FILES, ParsedFile, RuleFileError, parse_dir, parse_file
 from monitor.rules.model import Group
 
@@ -89,7 +89,7 @@ def _run(path: Path, channel_names: set[str] | None,
 def config_file_errors(path: Path, env: Mapping[str, str]) -> list[str]:
     """One configuration file checked by its own loader, as the evaluator reads it."""
     from monitor.notify.channels.loader import load_channels
-    from monitor.notify.policy import load_policy
+    from monitor.notify.policy_load import load_policy
     from monitor.reports.schedule import load_schedule
 
     if path.suffix == ".yml":
@@ -116,7 +116,7 @@ def config_errors(directory: Path, env: Mapping[str, str], *, channels: bool = T
     ``channels`` False skips channels.yaml, whose syntax error is already reported.
     """
     from monitor.notify.channels.loader import load_channels
-    from monitor.notify.policy import load_policy
+    from monitor.notify.policy_load import load_policy
     from monitor.reports.schedule import load_schedule
 
     errors = [f"{directory / name}: not read: the file must be named "

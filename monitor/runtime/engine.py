@@ -35,9 +35,10 @@ from monitor.core.config import Config
 from monitor.core.metrics import GROUP_LAST_SUCCESS
 from monitor.notify.channels.kind import build_senders
 from monitor.notify.channels.loader import load_channels
+from monitor.notify.delivery import DeliveryWorker
 from monitor.notify.dispatch import Dispatcher
-from monitor.notify.outbox import DeliveryWorker, Outbox
-from monitor.notify.policy import load_policy
+from monitor.notify.outbox import Outbox
+from monitor.notify.policy_load import load_policy
 from monitor.notify.silences import SilenceStore
 from monitor.rules.evaluate import QUERY_CONCURRENCY, Evaluator, GroupResult, transition_lines
 from monitor.rules.load import load_dir

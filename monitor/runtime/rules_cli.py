@@ -155,7 +155,7 @@ def _start_admin(config: Config, host: str, port: int) -> Any:
 
 
 def cmd_silence(config: Config, args: argparse.Namespace) -> int:
-    from monitor.notify.policy import parse_duration_ns
+    from monitor.notify.policy_load import parse_duration_ns
     from monitor.notify.silences import SilenceError, SilenceStore, parse_matchers
 
     store = SilenceStore(config.data_dir)

@@ -46,7 +46,7 @@ from monitor.datamodel.measurements import ROOM_INCIDENT, SENSOR
 from monitor.datamodel.points import Point, encode_lines
 from monitor.notify.dispatch import Dispatcher
 from monitor.notify.message import Notification
-from monitor.notify.policy import load_policy
+from monitor.notify.policy_load import load_policy
 from monitor.rules.evaluate import Evaluator, StateFile
 from monitor.rules.load import RuleFileError, RuleFileErrors, load_file, parse_duration
 from monitor.rules.model import Alert, Group

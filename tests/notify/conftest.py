@@ -1,4 +1,5 @@
-"""Fixtures for notification tests: real HTTP and SMTP servers on 127.0.0.1, a TLS cert.
+"""Fixtures for notification tests: real HTTP and SMTP servers on 127.0.0.1, a TLS cert,
+an outbox in a temporary state dir and senders to the HTTP server.
 
 The servers themselves are in :mod:`support.sinks`; this directory is a
 package so its ``conftest`` never shadows ``tests/conftest.py``.
@@ -7,9 +8,14 @@ package so its ``conftest`` never shadows ``tests/conftest.py``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from support.sinks import SmtpServers, StartSmtp, TlsFiles, make_tls_files
+from support.sinks import HttpSink, SmtpServers, StartSmtp, TlsFiles, make_tls_files
+
+from monitor.notify.channels.kind import Sender, build_senders
+from monitor.notify.channels.webhook import WebhookChannel
+from monitor.notify.outbox import Outbox
 
 
 @pytest.fixture
@@ -26,3 +32,18 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     if files is None:
         pytest.skip("neither the cryptography package nor the openssl command is available")
     return files
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def outbox(state_dir: Path) -> Outbox:
+    return Outbox(state_dir)
+
+
+@pytest.fixture
+def senders(http_sink: HttpSink) -> dict[str, Sender]:
+    return build_senders({"hook": WebhookChannel("hook", http_sink.url("/hook"))})

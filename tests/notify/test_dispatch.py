@@ -1,52 +1,22 @@
-"""The dispatcher, on an injected clock: grouping, throttling, repeats, silences, inhibition,
-mute windows, persistence. Times are minutes after a Wednesday 10:00 in Berlin."""
+"""The dispatcher, on an injected clock (minutes after a Wednesday 10:00 in Berlin, see
+support.dispatching): grouping, throttling, repeats, silences, inhibition, mute windows."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from monitor.notify.dispatch import Dispatcher, inhibited
+from support.dispatching import CO2, NS, OFFLINE, POLICY, alert, at, resolved, run
+
+from monitor.notify.dispatch import Dispatcher
 from monitor.notify.message import Notification
-from monitor.notify.policy import DEFAULT_INHIBIT, Policy, parse_policy
+from monitor.notify.policy_load import parse_policy
 from monitor.notify.silences import Silence
 from monitor.rules.model import Alert
 
-NS = 1_000_000_000
-MIN = 60 * NS
 BERLIN = ZoneInfo("Europe/Berlin")
-T0 = 1_799_830_800 * NS            # Wednesday 2027-01-13 10:00 in Berlin
-POLICY = Policy()                   # group_wait 30s, group_interval 5m, repeat 4h x2 up to 24h
-CO2 = "air/co2-high"
-OFFLINE = "room-health/room-offline"
 HQ_CO2 = "air/co2-high{building=HQ}"
-
-
-def at(minutes: float) -> int:
-    return T0 + round(minutes * MIN)
-
-
-def alert(room: str, *, rule: str = CO2, building: str = "HQ", status: str = "firing",
-          level: str = "warning", value: float | None = 1200.0, started: float = 0.0,
-          now: float = 0.0, notify: tuple[str, ...] = ("chat",)) -> Alert:
-    return Alert(rule_id=rule, room_id=room, status=status, level=level,  # type: ignore[arg-type]
-                 value=value, threshold="above 1000", starts_at_ns=at(started), at_ns=at(now),
-                 labels={"building": building, "room_name": room.upper()}, notify=notify)
-
-
-def resolved(firing: Alert, value: float) -> Alert:
-    return Alert(rule_id=firing.rule_id, room_id=firing.room_id, status="resolved",
-                 level=firing.level, value=value, threshold=firing.threshold,
-                 starts_at_ns=firing.starts_at_ns, at_ns=firing.at_ns,
-                 labels=firing.labels, notify=firing.notify)
-
-
-def run(dispatcher: Dispatcher, alerts: list[Alert], minutes: float,
-        silences: list[Silence] | None = None) -> list[Notification]:
-    return dispatcher.process(alerts, at(minutes), silences or [])
 
 
 def summary(sent: list[Notification]) -> list[tuple[str, str, str, tuple[str, ...]]]:
@@ -228,20 +198,10 @@ def test_the_resolve_of_an_alert_silenced_while_firing_is_not_sent() -> None:
 def test_critical_inhibits_warning_for_the_same_room_only() -> None:
     critical_r1 = alert("r1", level="critical")
     warning_r1, warning_r2 = alert("r1", rule="air/temp", level="warning"), alert("r2")
-    assert inhibited([critical_r1, warning_r1, warning_r2], DEFAULT_INHIBIT) == {1}
     dispatcher = Dispatcher(POLICY)
     run(dispatcher, [critical_r1, warning_r1, warning_r2], 0)
     (sent,) = run(dispatcher, [critical_r1, warning_r1, warning_r2], 0.5)
     assert [(a.room_id, a.level) for a in sent.alerts] == [("r1", "critical"), ("r2", "warning")]
-
-
-def test_the_shipped_policy_inhibits_like_the_default_and_mutes_silent_sensors() -> None:
-    shipped = parse_policy(Path("rules/notify.yaml").read_text()).inhibit
-    assert shipped == DEFAULT_INHIBIT
-    offline = alert("r1", rule=OFFLINE, level="critical")
-    silent_r1 = alert("r1", rule="air-quality/co2-sensor-silent", level="warning")
-    silent_r2 = alert("r2", rule="air-quality/co2-sensor-silent", level="warning")
-    assert inhibited([offline, silent_r1, silent_r2], shipped) == {1}
 
 
 def test_a_critical_room_mutes_its_other_warnings_until_it_resolves() -> None:
@@ -281,14 +241,6 @@ def test_room_offline_inhibits_that_rooms_no_data_even_when_silenced() -> None:
     assert summary(run(quiet, [offline, silent_r1, silent_r2], 0.5, silences)) == [
         ("chat", HQ_CO2, "no_data", ("r2",))]
     assert quiet.suppressed == {f"{OFFLINE}|r1": "silenced", f"{CO2}|r1": "inhibited"}
-
-
-def test_alerts_matching_both_sides_do_not_mute_each_other() -> None:
-    policy = parse_policy("inhibit:\n  - {source: {level: critical}, target: {room_id: '~.*'},"
-                          " equal: [room_id]}\n")
-    both = [alert("r1", level="critical"), alert("r1", rule=OFFLINE, level="critical"),
-            alert("r1", rule="air/temp-high", level="warning")]
-    assert inhibited(both, policy.inhibit) == {2}
 
 
 # ---------------------------------------------------------------------------
@@ -392,55 +344,3 @@ def test_reminders_missed_during_a_mute_become_one() -> None:
     sent = drive(Dispatcher(MUTED_MAIL), "2027-01-15 16:30", "2027-01-18 16:00", 30, alerts_at)
     mail = [(when, n.repeat) for when, n in sent if n.channel == "mail"]
     assert mail == [("Fri 17:30", 0), ("Mon 07:00", 1), ("Mon 15:00", 2)]   # then 8h later
-
-
-# ---------------------------------------------------------------------------
-# Persistence
-
-
-def roundtrip(dispatcher: Dispatcher, policy: Policy = POLICY) -> Dispatcher:
-    return Dispatcher.from_json(json.loads(json.dumps(dispatcher.to_json())), policy)
-
-
-def test_json_round_trip_in_the_middle_of_a_group() -> None:
-    original = Dispatcher(POLICY)
-    r1, r2 = alert("r1"), alert("r2")
-    run(original, [r1], 0)
-    run(original, [r1, r2], 0.25)
-    restored = roundtrip(original)
-    assert restored.to_json() == original.to_json()
-    expected = run(original, [r1, r2], 0.5)
-    assert [n.id for n in run(restored, [r1, r2], 0.5)] == [n.id for n in expected]
-    # Pending resolves and what the channel was told survive too.
-    run(original, [resolved(r1, 800.0), r2], 10)
-    restored = roundtrip(original)
-    assert restored.to_json() == original.to_json()
-    (sent,) = run(restored, [r2], 10.5)
-    assert sent.kind == "resolved" and sent.alerts[0].value == 800.0
-
-
-def test_a_restart_does_not_re_emit() -> None:
-    dispatcher = Dispatcher(POLICY)
-    r1 = alert("r1")
-    run(dispatcher, [r1], 0)
-    assert len(run(dispatcher, [r1], 0.5)) == 1
-    restarted = roundtrip(dispatcher)
-    for minute in (0.5, 1, 2, 60):
-        assert run(restarted, [r1], minute) == []
-
-
-def test_replaying_from_an_older_snapshot_yields_the_same_ids() -> None:
-    """A crash after enqueueing but before saving the state: the outbox ignores the replay."""
-    dispatcher = Dispatcher(POLICY)
-    r1, r2 = alert("r1"), alert("r2")
-    run(dispatcher, [r1, r2], 0)
-    before_first = dispatcher.to_json()
-    first = run(dispatcher, [r1, r2], 0.5)
-    before_repeat = dispatcher.to_json()
-    repeat = run(dispatcher, [r1, r2], 240.5)
-    assert len(first) == len(repeat) == 1
-    replayed_first = run(Dispatcher.from_json(before_first, POLICY), [r1, r2], 1)
-    replayed_repeat = run(Dispatcher.from_json(before_repeat, POLICY), [r1, r2], 241)
-    assert [n.id for n in replayed_first] == [n.id for n in first]
-    assert [n.id for n in replayed_repeat] == [n.id for n in repeat]
-    assert first[0].id != repeat[0].id

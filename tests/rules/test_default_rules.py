@@ -16,7 +16,7 @@ from support.paths import REPO
 
 from monitor.core.config import Config
 from monitor.notify.dispatch import Dispatcher
-from monitor.notify.policy import load_policy
+from monitor.notify.policy_load import load_policy
 from monitor.rules.load import load_dir
 from monitor.rules.model import Alert
 from monitor.runtime.configcheck import check

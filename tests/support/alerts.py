@@ -45,3 +45,11 @@ def note(*alerts: Alert, kind: str = "firing", labels: dict[str, str] | None = N
     return Notification("hook", "air/co2-high{building=HQ}", alerts or (make_alert(),),
                         kind,  # type: ignore[arg-type]
                         {"building": "HQ"} if labels is None else labels)
+
+
+def room_notification(room_id: str = "room-1", *, kind: str = "firing",
+                      channel: str = "hook") -> Notification:
+    """One alert of ``room_id`` as one message of group ``air/co2-high{building=HQ}``."""
+    alert = make_alert(room_id, status=kind, notify=(channel,))
+    return Notification(channel, "air/co2-high{building=HQ}", (alert,),
+                        kind, {"building": "HQ"})  # type: ignore[arg-type]

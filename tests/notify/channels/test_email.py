@@ -18,6 +18,7 @@ from support.sinks import (
 
 from monitor.notify.channels.email import EmailChannel
 from monitor.notify.channels.kind import build_senders
+from monitor.notify.delivery import deliver_due
 from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox
 
@@ -35,7 +36,7 @@ def firing() -> Notification:
 def attempt(tmp_path: Path, channel: EmailChannel) -> Outbox:
     outbox = Outbox(tmp_path / "state")
     outbox.enqueue([firing()], now=T0)
-    outbox.deliver_due(build_senders({"mail": channel}), now=T0)
+    deliver_due(outbox, build_senders({"mail": channel}), now=T0)
     return outbox
 
 
@@ -116,5 +117,5 @@ def test_an_unreachable_server_is_retried(tmp_path: Path, smtp_server: StartSmtp
     assert item.attempts == 1 and item.next_attempt_at == T0 + 10
     sink = smtp_server()
     senders = build_senders({"mail": dataclasses.replace(channel, port=sink.port)})
-    assert outbox.deliver_due(senders, now=T0 + 10) == 1
+    assert deliver_due(outbox, senders, now=T0 + 10) == 1
     assert len(sink.messages) == 1

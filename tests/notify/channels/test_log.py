@@ -10,6 +10,7 @@ from support.alerts import make_alert, make_notification
 
 from monitor.notify.channels.kind import build_senders
 from monitor.notify.channels.log import LogChannel
+from monitor.notify.delivery import deliver_due
 from monitor.notify.outbox import Outbox
 
 
@@ -20,7 +21,7 @@ def test_log_channel(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     resolved = make_notification(make_alert(status="resolved", notify=("log",)))
     outbox.enqueue([firing, resolved])
     with caplog.at_level(logging.INFO, logger="monitor.notify"):
-        assert outbox.deliver_due(senders) == 2
+        assert deliver_due(outbox, senders) == 2
     records = [(r.name, r.levelno, r.getMessage().splitlines()[0]) for r in caplog.records]
     assert records == [
         ("monitor.notify", logging.WARNING, "[FIRING:1] co2-high — Everest"),

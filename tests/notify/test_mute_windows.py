@@ -1,5 +1,6 @@
-"""``timezone: building`` mute windows in the policy and the dispatcher (pure; the engine
-test with InfluxDB is tests/rules/test_building_mute.py)."""
+"""Mute windows on a local clock: the site's (Berlin) and ``timezone: building``, in the
+policy and the dispatcher (pure; the engine test with InfluxDB is
+tests/rules/test_building_mute.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.clocks import berlin_ns
+from support.paths import REPO
 
 from monitor.notify.dispatch import Dispatcher
-from monitor.notify.policy import PolicyError, alert_zone, parse_policy
+from monitor.notify.mute_windows import MuteWindow, TimeRange, alert_zone
+from monitor.notify.policy_load import PolicyError, load_policy, parse_policy
 from monitor.rules.model import Alert
 
 NS = 1_000_000_000
@@ -75,3 +79,41 @@ def test_bad_zones_are_refused_at_their_line() -> None:
         parse_policy(POLICY.replace("America/Los_Angeles", "Mars/Base"))
     with pytest.raises(PolicyError, match="unknown timezone 'buildings'"):
         parse_policy(POLICY.replace("timezone: building", "timezone: buildings"))
+
+
+# ---------------------------------------------------------------------------
+# On the site's clock
+
+
+NIGHTS_AND_WEEKENDS = load_policy(REPO / "rules" / "notify.yaml") \
+    .mute_windows["nights-and-weekends"]
+
+
+@pytest.mark.parametrize(("local", "muted"), [
+    ("2027-01-13 18:59", False),    # Wednesday evening, before the window
+    ("2027-01-13 19:00", True),
+    ("2027-01-13 23:59", True),
+    ("2027-01-14 00:00", True),     # crosses midnight
+    ("2027-01-14 03:00", True),
+    ("2027-01-14 06:59", True),
+    ("2027-01-14 07:00", False),
+    ("2027-01-14 12:00", False),
+    ("2027-01-15 20:00", True),     # Friday night
+    ("2027-01-16 12:00", True),     # Saturday
+    ("2027-01-17 23:30", True),     # Sunday night
+    ("2027-01-18 03:00", True),     # Monday 3 a.m.: no message either
+    ("2027-01-18 07:00", False),
+    ("2027-07-14 19:30", True),     # summer time: the window follows the local clock
+    ("2027-07-15 07:30", False),
+])
+def test_nights_and_weekends_on_berlin_time(local: str, muted: bool) -> None:
+    assert NIGHTS_AND_WEEKENDS.active(berlin_ns(local)) is muted
+
+
+def test_the_window_reads_its_own_timezone() -> None:
+    new_york = MuteWindow("ny-nights", "America/New_York",
+                          (TimeRange(frozenset(), 19 * 60, 7 * 60),))
+    # 02:00 in Berlin is 20:00 the day before in New York: muted there.
+    assert new_york.active(berlin_ns("2027-01-14 02:00"))
+    # 14:00 in Berlin is 08:00 in New York: not muted.
+    assert not new_york.active(berlin_ns("2027-01-14 14:00"))
