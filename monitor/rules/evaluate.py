@@ -31,13 +31,12 @@ from monitor.core.metrics import GROUP_EVALUATION_SECONDS, RULE_ERRORS, RULE_EVA
 from monitor.core.timeutil import human_duration
 from monitor.datamodel.measurements import RULE_STATE
 from monitor.datamodel.points import Point, clean_tags, encode_lines
+from monitor.rules.alerts import alert_for
 from monitor.rules.model import Alert, Group, Rule
 from monitor.rules.query import Sample, build_query, can_filter_breaches, samples
-from monitor.rules.state import (
-    RoomState,
-    RuleStates,
+from monitor.rules.roomstate import RoomState, RuleStates
+from monitor.rules.statemachine import (
     Transition,
-    alert_for,
     breached_level,
     is_quiet,
     remembers_quiet_rooms,

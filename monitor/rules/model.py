@@ -2,7 +2,7 @@
 
 The loader (:mod:`monitor.rules.load`) turns YAML into these; the evaluator
 (:mod:`monitor.rules.evaluate`) turns them into one InfluxQL query per rule;
-the state machine (:mod:`monitor.rules.state`) decides, per room, what a
+the state machine (:mod:`monitor.rules.statemachine`) decides, per room, what a
 sample means. Keeping the meaning here means all three agree on it.
 """
 

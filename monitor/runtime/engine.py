@@ -43,7 +43,7 @@ from monitor.notify.silences import SilenceStore
 from monitor.rules.evaluate import QUERY_CONCURRENCY, Evaluator, GroupResult, transition_lines
 from monitor.rules.load import load_dir
 from monitor.rules.model import Alert, Group
-from monitor.rules.state import RuleStates
+from monitor.rules.roomstate import RuleStates
 from monitor.runtime.journal import Change, Journal
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.localtime import BuildingZones

@@ -31,7 +31,7 @@ from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox
 from monitor.notify.policy import Policy
 from monitor.rules.model import Group
-from monitor.rules.state import RuleStates
+from monitor.rules.roomstate import RuleStates
 
 log = logging.getLogger("monitor.rules")
 

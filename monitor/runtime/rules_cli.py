@@ -69,7 +69,7 @@ def cmd_rules(config: Config, args: argparse.Namespace) -> int:
 def _eval(config: Config, path: Path, at: str | None) -> int:
     from monitor.rules.load import load_dir, load_file
     from monitor.rules.query import build_query, samples
-    from monitor.rules.state import breached_level
+    from monitor.rules.statemachine import breached_level
     from monitor.store.influx import InfluxClient
 
     try:

@@ -48,7 +48,8 @@ from monitor.notify.dispatch import Dispatcher
 from monitor.notify.message import Notification
 from monitor.notify.policy_load import load_policy
 from monitor.rules.evaluate import Evaluator, StateFile
-from monitor.rules.load import RuleFileError, RuleFileErrors, load_file, parse_duration
+from monitor.rules.fieldtypes import parse_duration
+from monitor.rules.load import RuleFileError, RuleFileErrors, load_file
 from monitor.rules.model import Alert, Group
 from monitor.rules.series import SeriesError, expand
 from monitor.store.influx import InfluxClient

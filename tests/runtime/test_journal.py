@@ -20,7 +20,7 @@ from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox
 from monitor.notify.policy import Policy
 from monitor.rules.model import Group, Rule
-from monitor.rules.state import RoomState, RuleStates
+from monitor.rules.roomstate import RoomState, RuleStates
 from monitor.runtime.journal import Change, CommitRetry, Journal
 
 NS = 1_000_000_000

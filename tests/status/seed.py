@@ -18,7 +18,7 @@ from monitor.datamodel.vocabulary import ALERT_TYPES, COMPONENTS
 from monitor.ingest.incidents import Incident
 from monitor.ingest.mapping import incident_fields
 from monitor.rules.evaluate import transition_point
-from monitor.rules.state import Transition
+from monitor.rules.statemachine import Transition
 from monitor.store.influx import InfluxClient
 
 MIN_NS = 60 * 10**9

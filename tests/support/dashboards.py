@@ -28,7 +28,7 @@ import requests
 from monitor.core.config import Config
 from monitor.datamodel.points import Point, encode_lines
 from monitor.rules.evaluate import transition_point
-from monitor.rules.state import Transition
+from monitor.rules.statemachine import Transition
 from monitor.runtime.app import create_app
 from monitor.store.influx import InfluxClient
 from monitor.store.writer import Writer

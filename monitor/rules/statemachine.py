@@ -1,8 +1,9 @@
 """The per-(rule, room) alert state machine: what one evaluation's sample means.
 
 Pure: no I/O and no clock; the evaluator passes the evaluation time in as
-integer nanoseconds and persists :class:`RuleStates` between runs. It is
-designed against the three things people hate most about threshold alerting:
+integer nanoseconds and persists the states (:mod:`monitor.rules.roomstate`)
+between runs, and :mod:`monitor.rules.alerts` says what a step tells the
+notifier. It is designed against the three things people hate most about threshold alerting:
 
 * flapping — a firing level only stops once its *resolve* bound is passed
   (hysteresis), escalation must hold for ``for_s`` like the first firing, and
@@ -20,52 +21,12 @@ pending condition nor a pending recovery, but it does not reset them either.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass, replace
 
-from monitor.rules.model import LEVELS, Alert, AlertStatus, Rule
+from monitor.rules.model import LEVELS, Rule
+from monitor.rules.roomstate import ALERTING, RoomState
 
-STATUSES: tuple[str, ...] = ("inactive", "pending", "firing", "no_data")
-_ALERTING = ("firing", "no_data")
 _NS_PER_S = 1_000_000_000
-_JSON_VERSION = 1
-
-
-@dataclass
-class RoomState:
-    """Everything one (rule, room) must remember between evaluations.
-
-    On the one step that ends an alert (→ inactive) the state still carries
-    the ended episode's ``level`` and ``firing_since_ns``/``silent_since_ns``,
-    so whoever renders the resolved message from the new state can say what
-    resolved and since when; the next step clears them.
-    """
-
-    status: str = "inactive"           # inactive | pending | firing | no_data
-    level: str | None = None           # firing level (or the level pending)
-    pending_level: str | None = None   # a higher level pending while firing at a lower one
-    pending_since_ns: int | None = None
-    firing_since_ns: int | None = None
-    recovered_since_ns: int | None = None   # for keep_firing_for
-    silent_since_ns: int | None = None      # when data last stopped (no sample)
-    last_value: float | None = None
-    last_seen_ns: int | None = None         # last evaluation that had a sample
-
-    def to_json(self) -> dict[str, Any]:
-        # Flat fields only: a shallow copy, not asdict's deep copy (80,000 rooms x rules).
-        return dict(vars(self))
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RoomState:
-        """Unknown keys are ignored so an older build can read a newer file."""
-        known = {f.name for f in fields(cls)}
-        state = cls(**{key: value for key, value in data.items() if key in known})
-        if state.status not in STATUSES:
-            raise ValueError(f"unknown rule state status {state.status!r}")
-        if state.last_value is not None:
-            state.last_value = float(state.last_value)
-        return state
 
 
 @dataclass(frozen=True)
@@ -117,92 +78,6 @@ def remembers_quiet_rooms(rule: Rule) -> bool:
 def is_quiet(state: RoomState) -> bool:
     return state.status == "inactive"
 
-
-def alert_for(rule: Rule, room_id: str, state: RoomState, step: Step,  # noqa: PLR0917 -- evaluator's call
-              now_ns: int, labels: dict[str, str], annotations: dict[str, str]) -> Alert | None:
-    """The alert to hand to the notifier after ``step``, or None when there is nothing to say.
-
-    Only ``step`` is read (its new state and transitions), so ``state`` may be
-    either the state before or after the step: both give the same alert.
-    """
-    news = _news(rule, step, now_ns)
-    if news is None:
-        return None
-    return Alert(rule_id=rule.id, room_id=room_id, status=news.status, level=news.level,
-                 value=news.value, threshold=news.threshold,
-                 starts_at_ns=news.since_ns if news.since_ns is not None else now_ns,
-                 at_ns=now_ns, labels=dict(labels), annotations=dict(annotations),
-                 notify=rule.notify)
-
-
-class RuleStates:
-    """Every room's state for every rule: what the evaluator persists between runs."""
-
-    def __init__(self, states: Mapping[str, Mapping[str, RoomState]] | None = None) -> None:
-        self._states: dict[str, dict[str, RoomState]] = {
-            rule_id: dict(rooms) for rule_id, rooms in (states or {}).items()}
-
-    def get(self, rule_id: str, room_id: str) -> RoomState:
-        """A room never seen before starts inactive (a fresh object, not stored)."""
-        return self._states.get(rule_id, {}).get(room_id) or RoomState()
-
-    def set(self, rule_id: str, room_id: str, state: RoomState) -> None:
-        self._states.setdefault(rule_id, {})[room_id] = state
-
-    def rooms(self, rule_id: str) -> list[str]:
-        """Rooms known for the rule, so a room that goes silent is still stepped."""
-        return sorted(self._states.get(rule_id, {}))
-
-    def known(self, rule_id: str) -> Mapping[str, RoomState]:
-        """The rule's stored rooms, for fast membership tests (do not modify)."""
-        return self._states.get(rule_id, {})
-
-    def forget(self, rule_id: str, room_id: str) -> None:
-        """A quiet room carries nothing worth keeping (see :func:`remembers_quiet_rooms`)."""
-        rooms = self._states.get(rule_id)
-        if rooms is not None:
-            rooms.pop(room_id, None)
-
-    def drop_rule(self, rule_id: str) -> None:
-        """Forget a rule removed from the files, so its rooms stop being stepped."""
-        self._states.pop(rule_id, None)
-
-    def rule_ids(self) -> list[str]:
-        return sorted(self._states)
-
-    def subset(self, rule_ids: Iterable[str]) -> RuleStates:
-        """A working copy of some rules, to step without touching these states.
-
-        Per-rule dicts are copied, room states shared: :func:`step` never
-        modifies a state, it returns a new one.
-        """
-        return RuleStates({rule_id: self._states[rule_id] for rule_id in rule_ids
-                           if rule_id in self._states})
-
-    def replace_rules(self, rule_ids: Iterable[str], other: RuleStates) -> None:
-        """Take these rules' states from ``other`` (a committed working copy)."""
-        for rule_id in rule_ids:
-            rooms = other._states.get(rule_id)
-            if rooms:
-                self._states[rule_id] = rooms
-            else:
-                self._states.pop(rule_id, None)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"version": _JSON_VERSION,
-                "rules": {rule_id: {room_id: state.to_json() for room_id, state in rooms.items()}
-                          for rule_id, rooms in self._states.items()}}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RuleStates:
-        """Refuses a file from an unknown format rather than misreading alert states."""
-        version = data.get("version", _JSON_VERSION)
-        if version != _JSON_VERSION:
-            raise ValueError(f"unsupported rule state version {version!r}")
-        rules: Mapping[str, Mapping[str, Mapping[str, Any]]] = data.get("rules", {})
-        return cls({rule_id: {room_id: RoomState.from_json(state)
-                              for room_id, state in rooms.items()}
-                    for rule_id, rooms in rules.items()})
 
 
 # --- one evaluation ---------------------------------------------------------------------
@@ -325,7 +200,7 @@ def _inactive_from(state: RoomState) -> RoomState:
 
 def _with_ended_episode(before: RoomState, after: RoomState) -> RoomState:
     """On the resolving step, keep the ended alert's level and start for its message."""
-    if before.status not in _ALERTING or after.status in _ALERTING:
+    if before.status not in ALERTING or after.status in ALERTING:
         return after
     if before.status == "no_data":
         return replace(after, silent_since_ns=before.silent_since_ns,
@@ -371,68 +246,3 @@ def _holds(rule: Rule, level: str | None, value: float | None) -> bool:
 
 def _elapsed(since_ns: int | None, now_ns: int, seconds: float) -> bool:
     return since_ns is not None and now_ns - since_ns >= round(seconds * _NS_PER_S)
-
-
-# --- alerts -----------------------------------------------------------------------------
-
-
-def _ended(transitions: list[Transition]) -> Transition | None:
-    """The transition that ends a firing or no_data alert, if this step had one."""
-    for transition in transitions:
-        if transition.previous in _ALERTING and transition.current not in _ALERTING:
-            return transition
-    return None
-
-
-def _level(rule: Rule, level: str | None) -> str:
-    """An alert needs a level; a room that went silent while inactive has none of its own."""
-    if level is not None:
-        return level
-    configured = [name for name in LEVELS if name in rule.levels]
-    return configured[0] if configured else "warning"
-
-
-@dataclass(frozen=True)
-class _News:
-    """What an alert says, before labels and annotations are attached."""
-
-    status: AlertStatus
-    level: str
-    value: float | None
-    threshold: str
-    since_ns: int | None
-
-
-def _news(rule: Rule, step: Step, now_ns: int) -> _News | None:
-    current = step.state
-    if current.status == "firing":
-        level = _level(rule, current.level)
-        return _News("firing", level, _current_value(current, now_ns), _threshold(rule, level),
-                     current.firing_since_ns)
-    if current.status == "no_data":
-        return _News("no_data", _level(rule, current.level), None, _no_data_text(rule),
-                     current.silent_since_ns)
-    ended = _ended(step.transitions)
-    if ended is None:
-        return None
-    level = _level(rule, ended.level)
-    if ended.previous == "no_data":
-        return _News("resolved", level, ended.value, _no_data_text(rule),
-                     current.silent_since_ns)
-    return _News("resolved", level, ended.value, _threshold(rule, level),
-                 current.firing_since_ns)
-
-
-def _current_value(state: RoomState, now_ns: int) -> float | None:
-    """This evaluation's sample only: a firing reminder must not pass an old value as current."""
-    return state.last_value if state.last_seen_ns == now_ns else None
-
-
-def _threshold(rule: Rule, level: str) -> str:
-    threshold = rule.levels.get(level)
-    return threshold.describe() if threshold is not None else level
-
-
-def _no_data_text(rule: Rule) -> str:
-    """A silent room breached no threshold: say what it did instead."""
-    return f"no data for {rule.no_data.after_s:g}s" if rule.no_data is not None else "no data"

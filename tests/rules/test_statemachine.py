@@ -1,76 +1,19 @@
 """The alert state machine, one room at a time, with injected times.
 
-Most tests are tables: ``(minute, value or None, expected status)`` rows run
-through :func:`scenario`, which fails with the whole observed table, so each
-test reads as the story of one room.
+The rooms are stepped with :mod:`support.roomsteps`: each test is a table of
+``(minute, value or None, expected status)`` rows, the story of one room.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import replace
 
-import pytest
+from support.roomsteps import ROOM, WARN_CRIT, Row, alert, at, changes, label, rule, scenario
 
-from monitor.rules.model import Alert, NoData, Rule, Threshold
-from monitor.rules.state import (
-    RoomState,
-    RuleStates,
-    Step,
-    Transition,
-    alert_for,
-    step,
-)
-
-T0 = 1_793_527_200 * 10**9          # 2026-11-01T10:00:00Z
-MIN = 60 * 10**9
-ROOM = "room-1"
-
-WARN_CRIT = {"warning": Threshold("above", 1000.0, resolve=900.0),
-             "critical": Threshold("above", 2000.0, resolve=1800.0)}
-
-Row = tuple[float, float | None, str]
-
-
-def at(minute: float) -> int:
-    return T0 + round(minute * MIN)
-
-
-def rule(**kwargs: object) -> Rule:
-    defaults: dict[str, object] = {"group": "air", "name": "co2", "kind": "threshold",
-                                   "levels": WARN_CRIT, "sensor": "CO2",
-                                   "notify": ("email",)}
-    return Rule(**{**defaults, **kwargs})  # type: ignore[arg-type]
-
-
-def label(state: RoomState) -> str:
-    """``firing:critical``, ``pending:warning``, ``no_data``, ``inactive``."""
-    if state.status == "inactive" or state.level is None:
-        return state.status
-    return f"{state.status}:{state.level}"
-
-
-def scenario(r: Rule, rows: list[Row], state: RoomState | None = None) -> list[Step]:
-    """Run the rows in order and compare the whole table at once, for a readable failure."""
-    steps: list[Step] = []
-    current = state or RoomState()
-    for minute, value, _ in rows:
-        steps.append(step(r, ROOM, current, value, at(minute)))
-        current = steps[-1].state
-    observed = [(minute, value, label(s.state)) for (minute, value, _), s in zip(rows, steps,
-                                                                                strict=True)]
-    assert observed == rows
-    return steps
-
-
-def changes(steps: list[Step]) -> list[tuple[str, str, str | None]]:
-    return [(t.previous, t.current, t.level) for s in steps for t in s.transitions]
-
-
-def alert(r: Rule, before: RoomState, done: Step, minute: float) -> Alert | None:
-    return alert_for(r, ROOM, before, done, at(minute), {"room_id": ROOM}, {"summary": "s"})
-
+from monitor.rules.model import NoData, Threshold
+from monitor.rules.roomstate import RoomState
+from monitor.rules.statemachine import step
 
 # --- for ------------------------------------------------------------------------------
 
@@ -201,52 +144,12 @@ def test_firing_level_drop_with_nothing_breached_resolves() -> None:
     scenario(rule(), [(0, 2500, "firing:critical"), (1, 950, "inactive")])
 
 
-# --- resolve messages -------------------------------------------------------------------
-
-
-def test_resolve_carries_the_value_at_resolve_time_and_the_level_that_resolved() -> None:
-    r = rule(for_s=60)
-    steps = scenario(r, [
-        (0, 1300, "pending:warning"),
-        (1, 1400, "firing:warning"),
-        (2, 1100, "firing:warning"),
-        (3, 850, "inactive"),
-    ])
-    [resolve] = steps[-1].transitions
-    assert resolve == Transition("air/co2", ROOM, "firing", "inactive", "warning", 850.0, at(3))
-    resolved = alert(r, steps[2].state, steps[3], 3)
-    assert resolved is not None
-    assert (resolved.status, resolved.level, resolved.value) == ("resolved", "warning", 850.0)
-    assert (resolved.starts_at_ns, resolved.at_ns) == (at(1), at(3))
-    assert resolved.threshold == "above 1000"
-    assert resolved.notify == ("email",)
-    assert resolved.labels == {"room_id": ROOM} and resolved.annotations == {"summary": "s"}
-
-
-def test_alert_for_is_the_same_given_the_state_before_or_after_the_step() -> None:
-    r = rule()
-    steps = scenario(r, [(0, 1300, "firing:warning"), (1, 850, "inactive")])
-    assert alert(r, steps[0].state, steps[1], 1) == alert(r, steps[1].state, steps[1], 1)
-
-
 def test_the_resolving_state_describes_the_ended_alert_for_one_step_only() -> None:
     steps = scenario(rule(), [(0, 1300, "firing:warning"), (1, 850, "inactive"),
                               (2, 850, "inactive")])
     assert (steps[1].state.level, steps[1].state.firing_since_ns) == ("warning", at(0))
     assert steps[2].state == RoomState(last_value=850.0, last_seen_ns=at(2))
     assert steps[2].transitions == []
-
-
-def test_firing_alerts_repeat_every_evaluation_and_nothing_else_alerts() -> None:
-    r = rule(for_s=60)
-    steps = scenario(r, [(0, 1300, "pending:warning"), (1, 1300, "firing:warning"),
-                         (2, 1350, "firing:warning"), (3, 500, "inactive"), (4, 500, "inactive")])
-    alerts = [alert(r, RoomState(), s, m) for s, m in zip(steps, range(5), strict=True)]
-    assert [a.status if a else None for a in alerts] == [None, "firing", "firing", "resolved",
-                                                         None]
-    firing = alerts[2]
-    assert firing is not None
-    assert (firing.value, firing.starts_at_ns, firing.level) == (1350.0, at(1), "warning")
 
 
 # --- no data ---------------------------------------------------------------------------
@@ -437,43 +340,3 @@ def test_a_level_removed_from_the_rule_steps_down_or_resolves() -> None:
     only_warning = {"warning": WARN_CRIT["warning"]}
     scenario(rule(levels=only_warning), [(1, 2500, "firing:warning")], firing)
     scenario(rule(levels=only_warning), [(1, 500, "inactive")], firing)
-
-
-# --- persistence -----------------------------------------------------------------------
-
-
-def test_rule_states_round_trip_through_json() -> None:
-    states = RuleStates()
-    states.set("air/co2", "b", RoomState(status="firing", level="critical", pending_level=None,
-                                         firing_since_ns=at(0), last_value=2500.5,
-                                         last_seen_ns=at(3)))
-    states.set("air/co2", "a", RoomState(status="no_data", level="warning",
-                                         silent_since_ns=at(1), last_value=1200.0,
-                                         last_seen_ns=at(0)))
-    states.set("air/temp", "a", RoomState(status="pending", level="info",
-                                          pending_since_ns=at(2), last_value=17.0,
-                                          last_seen_ns=at(2)))
-    loaded = RuleStates.from_json(json.loads(json.dumps(states.to_json())))
-    assert loaded.to_json() == states.to_json()
-    assert loaded.get("air/co2", "b") == states.get("air/co2", "b")
-    assert loaded.rooms("air/co2") == ["a", "b"]
-
-
-def test_rule_states_defaults_and_dropping_a_rule() -> None:
-    states = RuleStates()
-    assert states.get("air/co2", "nowhere") == RoomState()
-    assert states.rooms("air/co2") == []
-    states.set("air/co2", "a", RoomState(status="firing", level="warning"))
-    states.drop_rule("air/co2")
-    states.drop_rule("never/there")
-    assert states.rooms("air/co2") == []
-    assert RuleStates.from_json({}).to_json() == {"version": 1, "rules": {}}
-
-
-def test_rule_states_refuse_what_they_cannot_read() -> None:
-    with pytest.raises(ValueError, match="version"):
-        RuleStates.from_json({"version": 99, "rules": {}})
-    with pytest.raises(ValueError, match="status"):
-        RuleStates.from_json({"version": 1, "rules": {"r": {"a": {"status": "bogus"}}}})
-    tolerant = RoomState.from_json({"status": "firing", "level": "warning", "future": 1})
-    assert tolerant == RoomState(status="firing", level="warning")
