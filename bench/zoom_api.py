@@ -24,9 +24,11 @@ from typing import Any
 from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import LocalInfluxd
-from monitor.zoom.backfill import Backfill, Target
+from monitor.zoom.backfill import Backfill
 from monitor.zoom.client import ZoomApi, ZoomSettings
-from monitor.zoom.fake import FakeFleet, FakeRoom, FakeZoom, demo_fleet, iso
+from monitor.zoom.fake import FakeZoom
+from monitor.zoom.fake_fleet import FakeFleet, FakeRoom, demo_fleet, iso
+from monitor.zoom.sensor_sink import Target
 
 KINDS = ("CO2", "TEMPERATURE", "HUMIDITY", "VOC", "AQI", "PM25", "PM10", "AIR_PRESSURE",
          "REAL_TIME_PEOPLE_COUNT")

@@ -26,16 +26,9 @@ from monitor.core.timeutil import NS_PER_S, to_ns
 from monitor.datamodel.measurements import ALERT_EVENT, SENSOR_EVENT
 from monitor.simulate.events import TRIGGERED, Event
 from monitor.simulate.fleet import Fleet
-from monitor.zoom.fake import (
-    FakeDevice,
-    FakeFleet,
-    FakeLocation,
-    FakeOptions,
-    FakeRoom,
-    FakeZoom,
-    iso,
-    zoom_id,
-)
+from monitor.zoom.fake import FakeZoom
+from monitor.zoom.fake_faults import FakeOptions
+from monitor.zoom.fake_fleet import FakeDevice, FakeFleet, FakeLocation, FakeRoom, iso, zoom_id
 
 
 def fleet_from_simulation(simulated: Fleet, *, city: str = "San Jose",

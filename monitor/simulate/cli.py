@@ -93,7 +93,7 @@ def cmd_simulate(config: Config, args: argparse.Namespace) -> int:
 def _print_api_env(plan: Any) -> int:
     """``KEY=value`` lines for the API ``plan`` would serve (for `make demo`'s ``export``)."""
     from monitor.simulate.fleet import make_fleet
-    from monitor.zoom.fake import FakeOptions
+    from monitor.zoom.fake_faults import FakeOptions
 
     if plan.api_port is None or plan.api_port == 0:
         print("zrmon simulate: --print-api-env needs --api-port PORT (not 0)", file=sys.stderr)

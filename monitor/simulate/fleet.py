@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from monitor.zoom.fake import zoom_id
+from monitor.zoom.fake_fleet import zoom_id
 
 _NAMES = (
     "Everest", "Matterhorn", "Kilimanjaro", "Fuji", "Denali", "Aconcagua", "Elbrus",

@@ -35,7 +35,7 @@ from monitor.simulate.schedule import (
     faulted_plan,
     ventilation_ach,
 )
-from monitor.zoom.fake import zoom_id
+from monitor.zoom.fake_fleet import zoom_id
 
 Stamp = Callable[[float], float]
 STEP_S = 300

@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass
 
 from monitor.simulate.fleet import CO2_SENSOR_DEAD, OFFLINE, STUFFY, Room
-from monitor.zoom.fake import zoom_id
+from monitor.zoom.fake_fleet import zoom_id
 
 DAY_S = 86_400
 HOUR_S = 3_600

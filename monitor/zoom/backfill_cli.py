@@ -97,7 +97,9 @@ def cmd_backfill(config: Config, args: argparse.Namespace) -> int:
 
 def _dry_run(config: Config, api: ZoomApi, start_s: int, end_s: int,
              args: argparse.Namespace) -> int:
-    from monitor.zoom.backfill import Backfill, describe, estimate, zoom_time_s
+    from monitor.zoom.backfill import Backfill
+    from monitor.zoom.backfill_estimate import describe, estimate
+    from monitor.zoom.sensor_windows import zoom_time_s
 
     backfill = Backfill(config, api, start_s, end_s)
     if args.rooms:          # no request at all: the rooms are named
@@ -116,13 +118,9 @@ def _backfill(config: Config, api: ZoomApi, start_s: int, end_s: int,  # noqa: P
     from monitor.core.progress import progress_bar
     from monitor.store.influx import InfluxError
     from monitor.store.retention import chunk_count
-    from monitor.zoom.backfill import (
-        DAY_S,
-        Backfill,
-        refresh_rollups,
-        resolve_targets,
-        wait_drained,
-    )
+    from monitor.zoom.backfill import Backfill, refresh_rollups, resolve_targets
+    from monitor.zoom.sensor_sink import wait_drained
+    from monitor.zoom.sensor_windows import DAY_S
 
     targets, unknown = resolve_targets(api, rooms)
     if unknown:

@@ -14,7 +14,7 @@ longer than ``ZRMON_ZOOM_GAP_MIN``:
   nothing, and there is nothing to fetch) and minus what was already fetched;
 
 and fills them oldest first through the backfill's own code
-(:func:`monitor.zoom.backfill.fill_window`: webhook-shaped events through the intake
+(:func:`monitor.zoom.sensor_windows.fill_window`: webhook-shaped events through the intake
 into the spool, so the points are the webhooks' points). What was fetched is remembered
 in ``state/zoom-gapfill.json`` whether Zoom had readings or not, so a gap Zoom has no
 data for is not asked for again. The rollups of filled gaps are recomputed once the
@@ -45,20 +45,12 @@ from monitor.datamodel.points import influxql_ident, influxql_string
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.spool import spool_status
 from monitor.store.state import read_offsets
-from monitor.zoom.backfill import (
-    Cursor,
-    SpoolSink,
-    Target,
-    Window,
-    fill_window,
-    refresh_rollups,
-    spool_positions,
-    wait_drained,
-    windows,
-)
+from monitor.zoom.backfill import refresh_rollups
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomError
 from monitor.zoom.models import Room
+from monitor.zoom.sensor_sink import SpoolSink, Target, spool_positions, wait_drained
+from monitor.zoom.sensor_windows import Cursor, Window, fill_window, windows
 
 log = logging.getLogger("monitor.zoom.gapfill")
 

@@ -22,7 +22,7 @@ from monitor.simulate.fleet import make_fleet
 from monitor.store.influx import InfluxClient
 from monitor.store.writer import Writer
 from monitor.zoom.client import ZoomApi, ZoomSettings
-from monitor.zoom.fake import FakeOptions
+from monitor.zoom.fake_faults import FakeOptions
 from monitor.zoom.inventory import collect
 
 ZRMON = str(Path(sys.executable).parent / "zrmon")

@@ -13,12 +13,23 @@ import pytest
 from support.zoom import make_api
 
 from monitor.zoom.client import ZoomApi
-from monitor.zoom.fake import FakeZoom, demo_fleet
+from monitor.zoom.fake import FakeZoom
+from monitor.zoom.fake_fleet import all_sensor_readings, demo_fleet
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeZoom]:
     server = FakeZoom(demo_fleet(12)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sensor_fake() -> Iterator[FakeZoom]:
+    """Two rooms reporting all nine sensor types every 5 minutes, as a backfill reads them."""
+    fleet = demo_fleet(2)
+    fleet.readings = all_sensor_readings
+    server = FakeZoom(fleet).start()
     yield server
     server.stop()
 

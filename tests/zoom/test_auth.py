@@ -13,7 +13,8 @@ from support.zoom import config_for, make_api, statuses
 
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomAuthError
-from monitor.zoom.fake import FakeZoom, Scripted
+from monitor.zoom.fake import FakeZoom
+from monitor.zoom.fake_faults import Scripted
 
 ApiFor = Callable[..., ZoomApi]
 

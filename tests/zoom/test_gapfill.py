@@ -20,7 +20,8 @@ from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
 from monitor.store.retention import apply_setup
 from monitor.store.writer import Writer
-from monitor.zoom.fake import FakeRoom, FakeZoom, all_sensor_readings, demo_fleet, iso
+from monitor.zoom.fake import FakeZoom
+from monitor.zoom.fake_fleet import FakeRoom, all_sensor_readings, demo_fleet, iso
 from monitor.zoom.gapfill import merge, subtract
 
 STEP = 300

@@ -16,7 +16,9 @@ from support.zoom import make_api, statuses, zoom_env
 
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomBudgetError, ZoomRateLimitError
-from monitor.zoom.fake import FakeZoom, Scripted, iso
+from monitor.zoom.fake import FakeZoom
+from monitor.zoom.fake_faults import Scripted
+from monitor.zoom.fake_fleet import iso
 
 ApiFor = Callable[..., ZoomApi]
 QPS_429 = {"code": 429, "message": "You have reached the maximum per-second rate limit."}

@@ -9,7 +9,8 @@ from support.zoom import make_api, statuses
 
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomRequestError
-from monitor.zoom.fake import FakeZoom, demo_fleet
+from monitor.zoom.fake import FakeZoom
+from monitor.zoom.fake_fleet import demo_fleet
 
 ApiFor = Callable[..., ZoomApi]
 DAY = ("2026-09-21T00:00:00Z", "2026-09-22T00:00:00Z")

@@ -11,7 +11,8 @@ from support.zoom import make_api, statuses
 
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomUnavailableError
-from monitor.zoom.fake import FakeZoom, Scripted
+from monitor.zoom.fake import FakeZoom
+from monitor.zoom.fake_faults import Scripted
 
 ApiFor = Callable[..., ZoomApi]
 ERROR = Scripted(500, {"code": 500, "message": "Internal Error"})

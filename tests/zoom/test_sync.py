@@ -21,7 +21,8 @@ from monitor.ingest.snapshot import SNAPSHOT_EVENT
 from monitor.store.influx import InfluxClient
 from monitor.store.spool import list_segments, read_records
 from monitor.store.writer import Writer
-from monitor.zoom.fake import FakeZoom, Scripted
+from monitor.zoom.fake import FakeZoom
+from monitor.zoom.fake_faults import Scripted
 from monitor.zoom.inventory import inventory_path, read_inventory
 from monitor.zoom.sync import Syncer, SyncLoop
 

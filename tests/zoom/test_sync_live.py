@@ -17,7 +17,8 @@ from support.processes import Scheduler, Service, metric, wait_for
 from monitor.core.config import Config
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import free_port
-from monitor.zoom.fake import FakeZoom, demo_fleet
+from monitor.zoom.fake import FakeZoom
+from monitor.zoom.fake_fleet import demo_fleet
 
 pytestmark = pytest.mark.slow
 
