@@ -283,7 +283,7 @@ def load_rules(rules_dir: Path, wait_s: float) -> list[Group]:
         try:
             from monitor.rules.load import load_dir
             return load_dir(rules_dir)
-        except Exception as exc:  # ImportError, RuleFileErrors, half-written files
+        except Exception as exc:  # ImportError, ConfigFileErrors, half-written files
             if time.monotonic() >= deadline:
                 raise
             log(f"rules not loadable yet ({type(exc).__name__}: {exc}); retrying in 30 s")

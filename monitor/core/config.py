@@ -23,8 +23,9 @@ MAX_JSON_DEPTH = 255
 
 
 class ConfigError(UsageError):
-    subject = "configuration error"
     """A missing or invalid setting; ``variable`` is the environment name to fix."""
+
+    subject = "configuration error"
 
     def __init__(self, variable: str, message: str) -> None:
         super().__init__(f"{variable}: {message}")

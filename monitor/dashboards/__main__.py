@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from monitor.core.configfile import ConfigFileErrors
 from monitor.core.exitcodes import EXIT_STALE, EXIT_USAGE
-from monitor.rules.load import RuleFileErrors
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_STALE if changed else 0
         for path in write(args.rules, args.out):
             print(path)
-    except RuleFileErrors as exc:
+    except ConfigFileErrors as exc:
         print(f"dashboards: rule files have errors:\n{exc}", file=sys.stderr)
         return exc.exit_code
     return 0

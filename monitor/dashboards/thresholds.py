@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.rules.load import RuleFileError, RuleFileErrors, parse_dir
+from monitor.core.configfile import ConfigFileError, ConfigFileErrors
+from monitor.rules.load import parse_dir
 from monitor.rules.model import LEVELS, Group, Threshold, required_bound
 
 OK_COLOUR = "green"
@@ -115,14 +116,14 @@ def load_limits(rules_dir: Path) -> dict[str, Limits]:
     or ``rules`` key: other packages' configuration) are not ours to judge.
     """
     groups: list[Group] = []
-    errors: list[RuleFileError] = []
+    errors: list[ConfigFileError] = []
     for parsed in parse_dir(rules_dir):
         if parsed.group is not None:
             groups.append(parsed.group)
         elif _is_rule_group(parsed.data):
             errors.extend(parsed.errors)
     if errors:
-        raise RuleFileErrors(errors)
+        raise ConfigFileErrors(errors)
     return limits_by_sensor(groups)
 
 

@@ -47,7 +47,6 @@ WEEKDAYS: dict[str, int] = {
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 
 
-PolicyError = ConfigFileErrors       # the name callers catch; ``errors`` holds each mistake
 
 
 # ---------------------------------------------------------------------------
@@ -96,16 +95,17 @@ def parse_policy(text: str, source: str = "notify.yaml",
     """``env`` (default: the process environment) fills ``${NAME}`` in the heartbeat URL."""
     document = parse_yaml(text)
     if document.problems:
-        raise PolicyError([ConfigFileError(source, line, "", message)
+        raise ConfigFileErrors([ConfigFileError(source, line, "", message)
                            for _, line, message in document.problems])
     data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
-        raise PolicyError([ConfigFileError(source, 1, "", "expected a mapping at the top level")])
+        raise ConfigFileErrors([ConfigFileError(source, 1, "",
+                                                "expected a mapping at the top level")])
     _expand_heartbeat_url(data, document, source, os.environ if env is None else env)
     try:
         loaded = _PolicySchema().load(data)
     except ValidationError as exc:
-        raise PolicyError(_located(exc.messages, document, source)) from None
+        raise ConfigFileErrors(_located(exc.messages, document, source)) from None
     return _build(loaded, source)
 
 
@@ -123,10 +123,11 @@ def _expand_heartbeat_url(data: dict[str, Any], document: Document, source: str,
     try:
         heartbeat["url"] = expand_env(url, env)
     except KeyError as exc:
-        raise PolicyError([ConfigFileError(source, line, "heartbeat.url", "environment variable "
-                                           f"{exc.args[0]} is not set")]) from None
+        raise ConfigFileErrors([ConfigFileError(
+            source, line, "heartbeat.url", f"environment variable {exc.args[0]} is not set",
+        )]) from None
     except ValueError as exc:
-        raise PolicyError([ConfigFileError(source, line, "heartbeat.url", str(exc))]) from None
+        raise ConfigFileErrors([ConfigFileError(source, line, "heartbeat.url", str(exc))]) from None
 
 
 def _located(messages: Any, document: Document, source: str) -> list[ConfigFileError]:

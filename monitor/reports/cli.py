@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.config import Config
+from monitor.core.configfile import ConfigFileErrors
 from monitor.core.exitcodes import EXIT_USAGE
 
 
@@ -42,7 +43,7 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
     from monitor.reports.guidance import GuidanceError
     from monitor.reports.run import Request, ZoneError, resolve_zone, write
     from monitor.reports.timerange import parse_range
-    from monitor.rules.load import RuleFileErrors
+
 
     try:
         tz = resolve_zone(config, args.tz, args.building)
@@ -59,7 +60,7 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
                       getattr(args, "group_p95", False))
     try:
         text = write(config, request, time.time_ns(), args.out)
-    except (GuidanceError, RuleFileErrors) as exc:
+    except (GuidanceError, ConfigFileErrors) as exc:
         first = str(exc).splitlines()[0]
         print(f"zrmon: guidance thresholds: {first}", file=sys.stderr)
         return exc.exit_code

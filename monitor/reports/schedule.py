@@ -32,7 +32,6 @@ FILE_NAME = "reports.yaml"
 FORMATS = ("html", "csv", "json")
 
 
-ScheduleError = ConfigFileError      # the name callers catch: ``file:line: reports[i]: message``
 
 
 Lines = Callable[[KeyPath], int]     # the line of a key path (0: unknown)
@@ -54,7 +53,7 @@ class Scheduled:
 
 def parse_schedule(data: Any, source: str = FILE_NAME,
                    lines: Lines | None = None) -> list[Scheduled]:
-    """Validated entries; :class:`ScheduleError` for the first problem, at its line."""
+    """Validated entries; :class:`ConfigFileError` for the first problem, at its line."""
     from apscheduler.triggers.cron import CronTrigger
 
     def error(path: KeyPath, message: str) -> ConfigFileError:

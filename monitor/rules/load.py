@@ -38,9 +38,9 @@ from monitor.rules.schemabase import FieldPath, friendly
 
 __all__ = [
     "CONFIG_FILES",
+    "ConfigFileError",
+    "ConfigFileErrors",
     "ParsedFile",
-    "RuleFileError",
-    "RuleFileErrors",
     "load_dir",
     "load_file",
     "parse_dir",
@@ -49,13 +49,11 @@ __all__ = [
 ]
 
 # Configuration that lives beside the rules but is not a rule group: notification
-# channels (monitor.notify.channels.loader), policy (monitor.notify.policy) and scheduled
+# channels (monitor.notify.channels.loader), policy (monitor.notify.policy_load) and scheduled
 # reports (monitor.reports.schedule).
 CONFIG_FILES = frozenset({"channels.yaml", "channels.yml", "notify.yaml", "notify.yml",
                           "reports.yaml", "reports.yml"})
 
-RuleFileError = ConfigFileError      # the names rule-file callers catch
-RuleFileErrors = ConfigFileErrors
 
 @dataclass(frozen=True)
 class ParsedFile:
@@ -69,7 +67,7 @@ class ParsedFile:
     data: Any                              # the plain YAML data (None if unreadable)
     lines: Mapping[FieldPath, int]         # key path → 1-based line of the key / list item
     group: Group | None                    # None when there are errors
-    errors: tuple[RuleFileError, ...]
+    errors: tuple[ConfigFileError, ...]
 
     def line(self, path: FieldPath) -> int:
         """The line of the deepest key along ``path`` that exists."""
@@ -78,8 +76,8 @@ class ParsedFile:
                 return self.lines[path[:depth]]
         return 1
 
-    def error(self, path: FieldPath, message: str) -> RuleFileError:
-        return RuleFileError(str(self.path), self.line(path), dotted(path), message)
+    def error(self, path: FieldPath, message: str) -> ConfigFileError:
+        return ConfigFileError(str(self.path), self.line(path), dotted(path), message)
 
 
 def parse_file(path: Path) -> ParsedFile:
@@ -106,14 +104,14 @@ def parse_file(path: Path) -> ParsedFile:
 
 
 def _unreadable(path: Path, message: str, line: int = 0) -> ParsedFile:
-    return ParsedFile(path, None, {}, None, (RuleFileError(str(path), line, "", message),))
+    return ParsedFile(path, None, {}, None, (ConfigFileError(str(path), line, "", message),))
 
 
-def _order(error: RuleFileError) -> tuple[int, str]:
+def _order(error: ConfigFileError) -> tuple[int, str]:
     return error.line, error.field
 
 
-def _validate(parsed: ParsedFile) -> tuple[dict[str, Any], list[RuleFileError]]:
+def _validate(parsed: ParsedFile) -> tuple[dict[str, Any], list[ConfigFileError]]:
     try:
         return GroupSchema().load(parsed.data), []
     except ValidationError as exc:
@@ -121,7 +119,7 @@ def _validate(parsed: ParsedFile) -> tuple[dict[str, Any], list[RuleFileError]]:
                     for path, message in walk_messages(exc.messages)]
 
 
-def _duplicate_rule_names(parsed: ParsedFile) -> list[RuleFileError]:
+def _duplicate_rule_names(parsed: ParsedFile) -> list[ConfigFileError]:
     """Checked on the raw data, so that it is reported even when a rule has other errors."""
     rules = parsed.data.get("rules") if isinstance(parsed.data, Mapping) else None
     if not isinstance(rules, list):
@@ -178,10 +176,10 @@ def _build_rule(group: str, data: dict[str, Any], source: str) -> Rule:
 
 
 def load_file(path: Path) -> Group:
-    """One rule file as a Group; :class:`RuleFileErrors` lists everything wrong with it."""
+    """One rule file as a Group; :class:`ConfigFileErrors` lists everything wrong with it."""
     parsed = parse_file(path)
     if parsed.errors or parsed.group is None:
-        raise RuleFileErrors(list(parsed.errors))
+        raise ConfigFileErrors(list(parsed.errors))
     return parsed.group
 
 
@@ -220,9 +218,9 @@ def parse_dir(directory: Path) -> list[ParsedFile]:
 
 
 def load_dir(directory: Path) -> list[Group]:
-    """All groups of a rules directory; :class:`RuleFileErrors` lists every file's errors."""
+    """All groups of a rules directory; :class:`ConfigFileErrors` lists every file's errors."""
     parsed = parse_dir(directory)
     errors = [error for one in parsed for error in one.errors]
     if errors:
-        raise RuleFileErrors(errors)
+        raise ConfigFileErrors(errors)
     return [one.group for one in parsed if one.group is not None]

@@ -21,9 +21,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from monitor.core.configfile import parse_yaml
-from monitor.notify.policy_load import PolicyError
-from monitor.rules.load import CONFIG_FILES, ParsedFile, RuleFileError, parse_dir, parse_file
+from monitor.core.configfile import ConfigFileError, ConfigFileErrors, parse_yaml
+from monitor.rules.load import CONFIG_FILES, ParsedFile, parse_dir, parse_file
 from monitor.rules.model import Group
 
 DEFAULT_PATH = Path("rules")
@@ -69,7 +68,7 @@ def _run(path: Path, channel_names: set[str] | None,
     if _is_config_file(path):         # `zrmon rules check rules/notify.yaml`: that file alone
         return config_file_errors(path, environment), []
     parsed = parse_dir(path) if path.is_dir() else [parse_file(path)]
-    errors: list[RuleFileError] = []
+    errors: list[ConfigFileError] = []
     known = channel_names
     channels_readable = True
     if known is None:
@@ -103,7 +102,7 @@ def config_file_errors(path: Path, env: Mapping[str, str]) -> list[str]:
             load_policy(path, env)
         else:
             load_schedule(path.parent, env)
-    except PolicyError as exc:
+    except ConfigFileErrors as exc:
         return [str(error) for error in exc.errors]
     except ValueError as exc:
         return [str(exc)]
@@ -133,7 +132,7 @@ def config_errors(directory: Path, env: Mapping[str, str], *, channels: bool = T
             errors.append(str(exc))
     try:
         load_policy(directory / "notify.yaml", env)
-    except PolicyError as exc:
+    except ConfigFileErrors as exc:
         errors.extend(str(error) for error in exc.errors)
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(f"{directory / 'notify.yaml'}: cannot read: {exc}")
@@ -148,7 +147,7 @@ def _channels_file(path: Path) -> Path:
     return (path if path.is_dir() else path.parent) / CHANNELS_FILE
 
 
-def read_channel_names(path: Path) -> tuple[set[str] | None, list[RuleFileError]]:
+def read_channel_names(path: Path) -> tuple[set[str] | None, list[ConfigFileError]]:
     """The keys of the top-level ``channels:`` mapping; None when there is no file.
 
     A file that cannot be read this far is reported (and the notify check
@@ -159,20 +158,20 @@ def read_channel_names(path: Path) -> tuple[set[str] | None, list[RuleFileError]
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [RuleFileError(str(path), 0, "", f"cannot read: {exc}")]
+        return None, [ConfigFileError(str(path), 0, "", f"cannot read: {exc}")]
     document = parse_yaml(text)
     if document.data is None and document.problems:
         _, line, message = document.problems[0]
-        return None, [RuleFileError(str(path), line, "", message)]
+        return None, [ConfigFileError(str(path), line, "", message)]
     data = document.data
     channels = data.get("channels") if isinstance(data, Mapping) else None
     if channels is not None and not isinstance(channels, Mapping):
         message = "must be a mapping of channel name → settings"
-        return None, [RuleFileError(str(path), 0, "channels", message)]
+        return None, [ConfigFileError(str(path), 0, "channels", message)]
     return {str(name) for name in channels or ()}, []
 
 
-def _notify_errors(parsed: ParsedFile, known: set[str]) -> list[RuleFileError]:
+def _notify_errors(parsed: ParsedFile, known: set[str]) -> list[ConfigFileError]:
     """Checked on the raw data, so that it is reported even when a rule has other errors."""
     rules = parsed.data.get("rules") if isinstance(parsed.data, Mapping) else None
     if not isinstance(rules, list):

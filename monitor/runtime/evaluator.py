@@ -35,6 +35,7 @@ from prometheus_client import Counter
 
 from monitor.core.atomicfile import StateFileError
 from monitor.core.config import Config
+from monitor.core.configfile import ConfigFileError, ConfigFileErrors
 from monitor.core.errors import UsageError
 from monitor.core.jsonutil import read_json_state, write_atomic
 from monitor.core.timeutil import ns_to_iso
@@ -270,7 +271,6 @@ def start(config: Config, scheduler: BaseScheduler) -> Engine:
     """
     import yaml
 
-    from monitor.rules.load import RuleFileError, RuleFileErrors
     from monitor.runtime.engine import Engine
     from monitor.runtime.jobs import schedule_jobs
 
@@ -280,7 +280,7 @@ def start(config: Config, scheduler: BaseScheduler) -> Engine:
     try:
         engine = Engine.build(config, config.rules_dir)
         schedule_jobs(config, engine, scheduler)
-    except (RuleFileError, RuleFileErrors, ValueError, yaml.YAMLError, OSError,
+    except (ConfigFileError, ConfigFileErrors, ValueError, yaml.YAMLError, OSError,
             StateFileError) as exc:         # a damaged state file names `zrmon state restore`
         raise EvaluatorStartError(one_line(exc)) from exc
     watch = Watch(config, GroupHealth(engine.groups, time.time_ns()),

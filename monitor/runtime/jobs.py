@@ -20,7 +20,7 @@ PRUNE_CRON = "17 3 * * *"     # daily, off the hour: raw readings past ZRMON_RAW
 def schedule_jobs(config: Config, engine: Engine, scheduler: Any) -> None:
     """Rule groups, the daily prune and the reports of ``rules/reports.yaml``.
 
-    A broken reports.yaml raises (``ScheduleError``, a ValueError) before any job
+    A broken reports.yaml raises (``ConfigFileError``, a ValueError) before any job
     is added, so the caller decides whether that stops the process.
     """
     from apscheduler.triggers.cron import CronTrigger

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.config import Config
-from monitor.core.configfile import parse_yaml
+from monitor.core.configfile import ConfigFileError, ConfigFileErrors, parse_yaml
 from monitor.core.errors import UsageError
 from monitor.datamodel.measurements import ROOM_INCIDENT, SENSOR
 from monitor.datamodel.points import Point, encode_lines
@@ -49,7 +49,7 @@ from monitor.notify.message import Notification
 from monitor.notify.policy_load import load_policy
 from monitor.rules.evaluate import Evaluator, StateFile
 from monitor.rules.fieldtypes import parse_duration
-from monitor.rules.load import RuleFileError, RuleFileErrors, load_file
+from monitor.rules.load import load_file
 from monitor.rules.model import Alert, Group
 from monitor.rules.series import SeriesError, expand
 from monitor.store.influx import InfluxClient
@@ -85,7 +85,7 @@ def run_files(files: list[Path], config: Config) -> int:
         for path in files:
             try:
                 outcomes = run_file(path, config.with_(influx_url=influxd.url), Path(tmp))
-            except (RuleTestError, RuleFileError, RuleFileErrors, SeriesError) as exc:
+            except (RuleTestError, ConfigFileError, ConfigFileErrors, SeriesError) as exc:
                 print(f"{path}: cannot run: {exc}", file=sys.stderr)
                 return 2
             for outcome in outcomes:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from monitor.rules.load import RuleFileErrors, load_dir, rule_files
+from monitor.core.configfile import ConfigFileErrors
+from monitor.rules.load import load_dir, rule_files
 from monitor.rules.model import LEVELS, Rule
 
 _COMPARABLE = ("mean", "max", "min", "last", "p95")
@@ -111,7 +112,7 @@ class RuleCache:
 def _load(directory: Path) -> RuleSet:
     try:
         groups = load_dir(directory)
-    except RuleFileErrors as exc:
+    except ConfigFileErrors as exc:
         more = f" (and {len(exc) - 1} more)" if len(exc) > 1 else ""
         return RuleSet(problem=f"rule files not loaded: {exc.errors[0]}{more}")
     return RuleSet(tuple(rule for group in groups for rule in group.rules))

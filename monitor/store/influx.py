@@ -22,8 +22,9 @@ from monitor.core.errors import ServiceError
 
 
 class InfluxError(ServiceError):
-    subject = "InfluxDB"
     """A request InfluxDB answered with an error, or could not be sent at all."""
+
+    subject = "InfluxDB"
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)

@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
+from monitor.core.errors import RejectedError
 from monitor.core.timeutil import TimeParseError, to_ns
 
 # Integer codes that storage uses as tags; Zoom keeps adding values, so the
@@ -38,7 +39,7 @@ Messages = dict[str | int, Any]
 MISSING: Any = object()
 
 
-class InvalidError(Exception):
+class InvalidError(RejectedError):
     """A value failed a check; carries the marshmallow-style message."""
 
     def __init__(self, message: str) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
+from monitor.core.errors import MonitorError
 from monitor.webhooks.checks import (
     INVALID_TYPE,
     MISSING,
@@ -33,7 +34,7 @@ from monitor.webhooks.fields import CheckedField, ObjectSchema, Split
 from monitor.webhooks.schemas import event_schemas
 
 
-class _UnsupportedError(Exception):
+class _UnsupportedError(MonitorError):
     """Internal: a schema uses a field this compiler does not mirror."""
 
 

@@ -12,10 +12,10 @@ import pytest
 from support.grafana import VARIABLE, Choice, TimeRange, all_panels, interpolate, queries
 from support.paths import REPO
 
+from monitor.core.configfile import ConfigFileErrors
 from monitor.dashboards.__main__ import main
 from monitor.dashboards.generate import generate
 from monitor.dashboards.thresholds import load_limits
-from monitor.rules.load import RuleFileErrors
 
 RULES = REPO / "rules"
 OUT = REPO / "dashboards"
@@ -55,7 +55,7 @@ def test_broken_rules_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
     (tmp_path / "air.yaml").write_text("group: air\ninterval: 1m\nrules:\n  - name: x\n")
     assert main(["--rules", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "air.yaml" in capsys.readouterr().err
-    with pytest.raises(RuleFileErrors):
+    with pytest.raises(ConfigFileErrors):
         load_limits(tmp_path)
 
 

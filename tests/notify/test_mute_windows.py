@@ -11,9 +11,10 @@ import pytest
 from support.clocks import berlin_ns
 from support.paths import REPO
 
+from monitor.core.configfile import ConfigFileErrors
 from monitor.notify.dispatch import Dispatcher
 from monitor.notify.mute_windows import MuteWindow, TimeRange, alert_zone
-from monitor.notify.policy_load import PolicyError, load_policy, parse_policy
+from monitor.notify.policy_load import load_policy, parse_policy
 from monitor.rules.model import Alert
 
 NS = 1_000_000_000
@@ -75,9 +76,9 @@ def test_the_dispatcher_mutes_a_berlin_group_and_not_a_san_jose_one() -> None:
 
 
 def test_bad_zones_are_refused_at_their_line() -> None:
-    with pytest.raises(PolicyError, match=r"notify\.yaml:5: .*unknown timezone 'Mars/Base'"):
+    with pytest.raises(ConfigFileErrors, match=r"notify\.yaml:5: .*unknown timezone 'Mars/Base'"):
         parse_policy(POLICY.replace("America/Los_Angeles", "Mars/Base"))
-    with pytest.raises(PolicyError, match="unknown timezone 'buildings'"):
+    with pytest.raises(ConfigFileErrors, match="unknown timezone 'buildings'"):
         parse_policy(POLICY.replace("timezone: building", "timezone: buildings"))
 
 

@@ -8,17 +8,18 @@ import pytest
 from support.clocks import berlin_ns
 from support.paths import REPO
 
+from monitor.core.configfile import ConfigFileErrors
 from monitor.notify.inhibit import DEFAULT_INHIBIT
 from monitor.notify.mute_windows import TimeRange
 from monitor.notify.policy import Grouping, Heartbeat, Policy
-from monitor.notify.policy_load import PolicyError, load_policy, parse_duration_ns, parse_policy
+from monitor.notify.policy_load import load_policy, parse_duration_ns, parse_policy
 
 NS = 1_000_000_000
 HOUR = 3600 * NS
 
 
 def errors_of(text: str) -> list[str]:
-    with pytest.raises(PolicyError) as caught:
+    with pytest.raises(ConfigFileErrors) as caught:
         parse_policy(text, "notify.yaml")
     return [str(error) for error in caught.value.errors]
 
@@ -125,7 +126,7 @@ def test_syntax_errors_and_duplicate_keys_have_lines() -> None:
 def test_load_policy_names_the_path(tmp_path: Path) -> None:
     path = tmp_path / "notify.yaml"
     path.write_text("grouping:\n  repeat_backoff: 0.5\n")
-    with pytest.raises(PolicyError, match=rf"^{path}:2: grouping.repeat_backoff: "):
+    with pytest.raises(ConfigFileErrors, match=rf"^{path}:2: grouping.repeat_backoff: "):
         load_policy(path)
 
 
@@ -167,6 +168,6 @@ def test_a_heartbeat_is_optional_and_its_url_may_come_from_the_environment() -> 
     ("heartbeat:\n  every: 1m\n", "notify.yaml:2: heartbeat.url: Missing data for required field."),
 ])
 def test_heartbeat_mistakes_name_their_line(text: str, expected: str) -> None:
-    with pytest.raises(PolicyError) as caught:
+    with pytest.raises(ConfigFileErrors) as caught:
         parse_policy(text, "notify.yaml", {})
     assert [str(error) for error in caught.value.errors] == [expected]

@@ -16,14 +16,9 @@ from support.readings import hourly_readings, incident, seed
 from support.sinks import SmtpServers
 
 from monitor.core.config import Config
+from monitor.core.configfile import ConfigFileError
 from monitor.core.timeutil import iso_to_ns
-from monitor.reports.schedule import (
-    ScheduleError,
-    add_report_jobs,
-    load_schedule,
-    parse_schedule,
-    run_job,
-)
+from monitor.reports.schedule import add_report_jobs, load_schedule, parse_schedule, run_job
 from monitor.store.influx import InfluxClient
 
 SCHEDULE = """
@@ -87,7 +82,7 @@ def test_no_file_no_jobs(config: Config, tmp_path: Path) -> None:
 def test_bad_entries_are_refused(change: dict[str, str], message: str) -> None:
     entry = {"cron": "0 6 1 * *", "kind": "uptime", "range": "last_month", "out_dir": "out",
              **change}
-    with pytest.raises(ScheduleError, match=message):
+    with pytest.raises(ConfigFileError, match=message):
         parse_schedule({"reports": [entry]})
 
 
@@ -138,12 +133,12 @@ def test_errors_in_reports_yaml_name_file_and_line(tmp_path: Path, entry: str, l
                                                    message: str) -> None:
     path = tmp_path / "reports.yaml"
     path.write_text("reports:\n" + entry)
-    with pytest.raises(ScheduleError) as caught:
+    with pytest.raises(ConfigFileError) as caught:
         load_schedule(tmp_path)
     assert str(caught.value).startswith(f"{path}:{line}: {message}"), str(caught.value)
 
 
 def test_a_reports_yaml_syntax_error_has_its_line(tmp_path: Path) -> None:
     (tmp_path / "reports.yaml").write_text("reports:\n  - {name: a\n")
-    with pytest.raises(ScheduleError, match=r"reports\.yaml:3: invalid YAML"):
+    with pytest.raises(ConfigFileError, match=r"reports\.yaml:3: invalid YAML"):
         load_schedule(tmp_path)

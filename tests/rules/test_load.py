@@ -8,14 +8,8 @@ import pytest
 from support.paths import RULES as RULES_DIR
 from support.rulefiles import bad_rule, errors, write
 
-from monitor.rules.load import (
-    RuleFileError,
-    RuleFileErrors,
-    load_dir,
-    load_file,
-    parse_file,
-    rule_files,
-)
+from monitor.core.configfile import ConfigFileError, ConfigFileErrors
+from monitor.rules.load import load_dir, load_file, parse_file, rule_files
 from monitor.rules.model import Group, IncidentMatch, NoData, Rule, Threshold
 
 EXAMPLE = """\
@@ -95,9 +89,9 @@ def test_yaml_anchors_and_merge_keys_work(tmp_path: Path) -> None:
 
 
 def test_error_str_is_file_line_field_message() -> None:
-    assert str(RuleFileError("rules/a.yaml", 12, "rules.0.levels", "bad")) == (
+    assert str(ConfigFileError("rules/a.yaml", 12, "rules.0.levels", "bad")) == (
         "rules/a.yaml:12: rules.0.levels: bad")
-    assert str(RuleFileError("rules/a.yaml", 0, "", "cannot read")) == "rules/a.yaml: cannot read"
+    assert str(ConfigFileError("rules/a.yaml", 0, "", "cannot read")) == "rules/a.yaml: cannot read"
 
 
 def test_every_error_of_a_file_is_reported(tmp_path: Path) -> None:
@@ -138,7 +132,7 @@ def test_every_error_of_a_file_is_reported(tmp_path: Path) -> None:
 def test_errors_come_out_as_one_exception_listing_them(tmp_path: Path) -> None:
     path = write(tmp_path, "group: g\nrules:\n  - name: A\n    sensor: CO2\n"
                            "    levels: {warning: {above: 1}}\n")
-    with pytest.raises(RuleFileErrors) as caught:
+    with pytest.raises(ConfigFileErrors) as caught:
         load_file(path)
     assert len(caught.value) == 1
     assert str(caught.value) == f"{path}:3: rules.0.name: must match [a-z0-9_-]+"
@@ -237,7 +231,7 @@ def test_load_dir_reports_every_file(tmp_path: Path) -> None:
     write(tmp_path, GOOD.format(name="a"), "a.yaml")
     write(tmp_path, GOOD.format(name="A"), "b.yaml")
     write(tmp_path, GOOD.format(name="c").replace("CO2", "co2"), "c.yaml")
-    with pytest.raises(RuleFileErrors) as caught:
+    with pytest.raises(ConfigFileErrors) as caught:
         load_dir(tmp_path)
     assert [(Path(e.file).name, e.line, e.field) for e in caught.value] == [
         ("b.yaml", 1, "group"), ("c.yaml", 4, "rules.0.sensor")]
@@ -246,14 +240,14 @@ def test_load_dir_reports_every_file(tmp_path: Path) -> None:
 def test_a_group_name_used_twice_is_an_error(tmp_path: Path) -> None:
     first = write(tmp_path, GOOD.format(name="same"), "a.yaml")
     write(tmp_path, "# again\n" + GOOD.format(name="same"), "b.yaml")
-    with pytest.raises(RuleFileErrors) as caught:
+    with pytest.raises(ConfigFileErrors) as caught:
         load_dir(tmp_path)
     assert [str(error) for error in caught.value] == [
         f"{tmp_path / 'b.yaml'}:2: group: group 'same' is already defined in {first}:1"]
 
 
 def test_load_dir_of_a_missing_directory(tmp_path: Path) -> None:
-    with pytest.raises(RuleFileErrors) as caught:
+    with pytest.raises(ConfigFileErrors) as caught:
         load_dir(tmp_path / "nope")
     assert str(caught.value) == f"{tmp_path / 'nope'}: no such file or directory"
 

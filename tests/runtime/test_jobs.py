@@ -10,7 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from support.paths import RULES
 
 from monitor.core.config import Config
-from monitor.reports.schedule import ScheduleError
+from monitor.core.configfile import ConfigFileError
 from monitor.runtime.engine import Engine
 from monitor.runtime.jobs import schedule_jobs
 
@@ -31,6 +31,6 @@ def test_a_broken_reports_file_adds_no_job_at_all(config: Config, tmp_path: Path
     (rules / "reports.yaml").write_text("reports:\n  - {name: x, cron: 'not cron'}\n")
     config = config.with_(rules_dir=rules)
     scheduler = BackgroundScheduler(timezone="UTC")
-    with pytest.raises(ScheduleError):
+    with pytest.raises(ConfigFileError):
         schedule_jobs(config, Engine.build(config, rules), scheduler)
     assert scheduler.get_jobs() == []

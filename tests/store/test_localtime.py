@@ -18,10 +18,11 @@ from support.readings import zoom_room_lines
 
 from monitor.cli import main
 from monitor.core.config import Config
+from monitor.core.configfile import ConfigFileError
 from monitor.core.timeutil import iso_to_ns
 from monitor.reports.air_query import air_quality
 from monitor.reports.guidance import load_guidance
-from monitor.reports.schedule import ScheduleError, parse_schedule, run_job
+from monitor.reports.schedule import parse_schedule, run_job
 from monitor.reports.timerange import parse_range, relative_range
 from monitor.store.influx import InfluxClient
 from monitor.store.retention import apply_setup, backfill
@@ -152,5 +153,5 @@ def test_a_scheduled_report_with_tz_building(seeded: Config, tmp_path: Path) -> 
 def test_bad_tz_in_reports_yaml(change: dict[str, str], message: str) -> None:
     entry = {"cron": "0 6 1 * *", "kind": "uptime", "range": "last_month", "out_dir": "o",
              **change}
-    with pytest.raises(ScheduleError, match=message):
+    with pytest.raises(ConfigFileError, match=message):
         parse_schedule({"reports": [entry]})

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.rules.load import RuleFileErrors, load_file
+from monitor.core.configfile import ConfigFileErrors
+from monitor.rules.load import load_file
 from monitor.rules.model import Rule
 
 
@@ -20,7 +21,7 @@ def write(tmp_path: Path, text: str, name: str = "group.yaml") -> Path:
 
 def errors(path: Path) -> list[tuple[int, str, str]]:
     """(line, field, message) of every error the file has; fails if it loads."""
-    with pytest.raises(RuleFileErrors) as caught:
+    with pytest.raises(ConfigFileErrors) as caught:
         load_file(path)
     for error in caught.value:
         assert error.file == str(path)

@@ -21,10 +21,11 @@ from typing import Any, Protocol
 import urllib3
 from marshmallow import RAISE, Schema, fields
 
+from monitor.core.errors import ServiceError
 from monitor.notify.message import Notification
 
 
-class DeliveryError(Exception):
+class DeliveryError(ServiceError):
     """One failed attempt; ``retry_after_s`` is the server's own hint (HTTP 429/503)."""
 
     def __init__(self, message: str, *, permanent: bool = False,

@@ -27,7 +27,6 @@ from monitor.notify.channels.registry import KINDS
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
-ChannelError = ConfigFileError       # the name callers catch
 
 
 def _error(file: Path | str, line: int, message: str) -> ConfigFileError:
@@ -36,7 +35,7 @@ def _error(file: Path | str, line: int, message: str) -> ConfigFileError:
 
 
 def load_channels(path: Path, env: Mapping[str, str]) -> dict[str, Channel]:
-    """Every channel in ``path``, by name; :class:`ChannelError` for the first problem."""
+    """Every channel in ``path``, by name; :class:`ConfigFileError` for the first problem."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

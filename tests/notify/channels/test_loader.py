@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from support.paths import REPO
 
-from monitor.core.configfile import expand_env
+from monitor.core.configfile import ConfigFileError, expand_env
 from monitor.notify.channels.email import EmailChannel
-from monitor.notify.channels.loader import ChannelError, load_channels
+from monitor.notify.channels.loader import load_channels
 from monitor.notify.channels.log import LogChannel
 from monitor.notify.channels.slack import SlackChannel
 from monitor.notify.channels.teams import TeamsChannel
@@ -46,8 +46,8 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def load_error(path: Path, env: dict[str, str]) -> ChannelError:
-    with pytest.raises(ChannelError) as caught:
+def load_error(path: Path, env: dict[str, str]) -> ConfigFileError:
+    with pytest.raises(ConfigFileError) as caught:
         load_channels(path, env)
     return caught.value
 
