@@ -452,8 +452,8 @@ def floor_query(rule: Rule, at_ns: int) -> str:
     room's series for the window. No evaluator can do less than this, so its
     1k -> 10k ratio bounds the cycle's.
     """
-    from monitor.datamodel.points import influxql_string
-    from monitor.rules.query import SILENT_LOOKBACK_S, build_query, tag_filters, time_bounds
+    from monitor.datamodel.influxql import influxql_string, time_bounds
+    from monitor.rules.query import SILENT_LOOKBACK_S, build_query, tag_filters
 
     if rule.kind == "incident":
         return build_query(rule, at_ns)

@@ -39,7 +39,7 @@ from monitor.dashboards.panels import (
 )
 from monitor.dashboards.sensors import sensor
 from monitor.dashboards.thresholds import Limits, number
-from monitor.datamodel.points import influxql_string
+from monitor.datamodel.influxql import influxql_string
 
 UID = "zrmon-air-quality"
 SHARE_STEPS = ((None, "red"), (75.0, "orange"), (90.0, "green"))

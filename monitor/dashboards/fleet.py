@@ -26,7 +26,7 @@ from monitor.dashboards.panels import (
 )
 from monitor.dashboards.sensors import PEOPLE, sensor
 from monitor.dashboards.thresholds import LEVEL_COLOURS, OK_COLOUR, Limits
-from monitor.datamodel.points import influxql_string
+from monitor.datamodel.influxql import influxql_string
 
 UID = "zrmon-fleet"
 ROOM_COLUMNS = ("CO2", "TEMPERATURE", "HUMIDITY", "PM25", PEOPLE)

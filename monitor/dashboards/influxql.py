@@ -15,8 +15,8 @@ from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import dashboard
 
+from monitor.datamodel.influxql import influxql_ident
 from monitor.datamodel.measurements import ROOM_INCIDENT, RULE_STATE, SENSOR
-from monitor.datamodel.points import influxql_ident
 
 DATASOURCE_UID = "zrmon-influxdb"
 DATASOURCE_TYPE = "influxdb"

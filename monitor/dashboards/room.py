@@ -17,8 +17,8 @@ from monitor.dashboards.influxql import Annotation, Target, room_filter, where
 from monitor.dashboards.panels import Override, Panel, ids, regexp_override, time_series
 from monitor.dashboards.sensors import PEOPLE, all_sensors, sensor
 from monitor.dashboards.thresholds import Limits
+from monitor.datamodel.influxql import influxql_ident, influxql_string
 from monitor.datamodel.measurements import ROOM_ALERT, RULE_STATE, ZOOM_EVENT
-from monitor.datamodel.points import influxql_ident, influxql_string
 
 UID = "zrmon-room"
 # Field by regex: raw `value`, or the rollup field of the same name as the function.

@@ -131,12 +131,3 @@ class LineEncoder:
 
 def encode_lines(points: Iterable[Point]) -> bytes:
     return "\n".join(encode_point(point) for point in points).encode("utf-8")
-
-
-def influxql_string(value: str) -> str:
-    """Quote a tag value for an InfluxQL WHERE clause."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def influxql_ident(name: str) -> str:
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -32,6 +32,8 @@ from bisect import bisect_right, insort
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.core.timeutil import NS_PER_S
+
 __all__ = [
     "ALERT_CLEARED",
     "ALERT_TRIGGERED",
@@ -46,7 +48,6 @@ IncidentKey = tuple[str, int, int]  # (room_id, alert_type, component)
 ALERT_TRIGGERED = 1
 ALERT_CLEARED = 2
 
-_NS_PER_S = 1_000_000_000
 _JSON_VERSION = 1
 
 
@@ -63,7 +64,7 @@ class Incident:
         """Seconds from trigger to clear; None while open (no clock here to guess with)."""
         if self.end_ns is None:
             return None
-        return (self.end_ns - self.start_ns) / _NS_PER_S
+        return (self.end_ns - self.start_ns) / NS_PER_S
 
 
 @dataclass(frozen=True)

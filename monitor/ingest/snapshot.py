@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from monitor.core.timeutil import NS_PER_S
 from monitor.datamodel.vocabulary import KIND_CLEARED, KIND_TRIGGERED
 from monitor.ingest.registry import Registry
 
@@ -33,7 +34,6 @@ ROOM_OFFLINE = 3          # alert_type of Zoom's "room offline" alert
 ZOOM_ROOMS_COMPUTER = 1   # the component Zoom names in it
 OFFLINE = "offline"
 AVAILABLE = frozenset({"available", "inmeeting"})
-_NS_PER_S = 1_000_000_000
 
 
 def apply_snapshot(obj: Mapping[str, Any], time_ns: int, registry: Registry,
@@ -44,7 +44,7 @@ def apply_snapshot(obj: Mapping[str, Any], time_ns: int, registry: Registry,
     seen_rooms = set(_apply_rooms(_items(obj.get("rooms")), time_ns, registry))
     if obj.get("complete") is True:
         _mark_missing_deleted(registry, seen_rooms, seen_locations, time_ns)
-    grace_ns = int(float(obj.get("reconcile_grace_s") or 0) * _NS_PER_S)
+    grace_ns = int(float(obj.get("reconcile_grace_s") or 0) * NS_PER_S)
     return [alert for room_id in sorted(seen_rooms)
             if (alert := _reconcile(registry, room_id, time_ns, grace_ns,
                                     open_offline.get(room_id))) is not None]

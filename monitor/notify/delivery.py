@@ -22,9 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from monitor.core.metrics import NOTIFICATION_RETRIES, NOTIFICATIONS_FAILED, NOTIFICATIONS_SENT
+from monitor.core.timeutil import NS_PER_S
 from monitor.notify.channels.kind import DeliveryError, Sender
 from monitor.notify.message import Notification
-from monitor.notify.outbox import NS, Outbox, seconds_to_ns
+from monitor.notify.outbox import Outbox, seconds_to_ns
 
 log = logging.getLogger("monitor.notify")
 
@@ -108,7 +109,7 @@ def _record_failure(outbox: Outbox, policy: RetryPolicy, seq: int, notification:
         return
     log.warning("notification %s to %s failed (attempt %d), retrying in %.0f s: %s",
                 notification.id, notification.channel, attempts,
-                (retry_ns - now_ns) / NS, message)
+                (retry_ns - now_ns) / NS_PER_S, message)
     outbox.schedule_retry(seq, attempts, retry_ns, message)
     NOTIFICATION_RETRIES.labels(notification.channel).inc()
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
+from monitor.core.timeutil import NS_PER_S
 from monitor.notify.message import Notification
 
 log = logging.getLogger("monitor.notify")
@@ -39,7 +40,6 @@ log = logging.getLogger("monitor.notify")
 FILENAME = "outbox.sqlite"
 LOCK_FILENAME = "outbox.lock"   # held by the process whose worker delivers (see recover_leases)
 BUSY_TIMEOUT_S = 5.0            # every transaction here takes milliseconds: 5 s is a fault
-NS = 1_000_000_000
 ItemStatus = Literal["pending", "sent", "failed"]
 
 _SCHEMA = """
@@ -309,9 +309,9 @@ def _item(row: tuple[Any, ...]) -> OutboxItem:
      error) = row
     return OutboxItem(id=item_id, channel=channel, group_key=key, kind=kind,
                       status=cast(ItemStatus, status), attempts=attempts,
-                      created_at=created_ns / NS,
-                      next_attempt_at=next_ns / NS if status == "pending" else None,
-                      finished_at=None if finished_ns is None else finished_ns / NS,
+                      created_at=created_ns / NS_PER_S,
+                      next_attempt_at=next_ns / NS_PER_S if status == "pending" else None,
+                      finished_at=None if finished_ns is None else finished_ns / NS_PER_S,
                       last_error=error, notification=_parse(text))
 
 
@@ -326,4 +326,4 @@ def _parse(text: str) -> Notification | None:
 
 def seconds_to_ns(seconds: float) -> int:
     """Epoch seconds (``now`` arguments, policies) as the nanoseconds rows store."""
-    return round(seconds * NS)
+    return round(seconds * NS_PER_S)

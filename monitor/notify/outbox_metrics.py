@@ -17,7 +17,8 @@ from pathlib import Path
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from monitor.notify.outbox import FILENAME, NS
+from monitor.core.timeutil import NS_PER_S
+from monitor.notify.outbox import FILENAME
 
 log = logging.getLogger("monitor.notify")
 
@@ -30,7 +31,7 @@ class OutboxStatus:
 
     def oldest_age_s(self, now_ns: int) -> float:
         return 0.0 if self.oldest_created_ns is None else max(
-            0.0, (now_ns - self.oldest_created_ns) / NS)
+            0.0, (now_ns - self.oldest_created_ns) / NS_PER_S)
 
 
 def outbox_status(state_dir: Path) -> OutboxStatus:

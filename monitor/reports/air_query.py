@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.core.timeutil import NS_PER_MS, NS_PER_S
+from monitor.datamodel.influxql import influxql_ident, influxql_string
 from monitor.datamodel.measurements import CHECKED_IN_EVENT, CHECKED_OUT_EVENT, ZOOM_EVENT
-from monitor.datamodel.points import influxql_ident, influxql_string
 from monitor.reports.airmaths import (
     HourRow,
     Stats,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.core.timeutil import NS_PER_MS
+from monitor.datamodel.influxql import influxql_ident
 from monitor.datamodel.measurements import ROOM_INCIDENT
-from monitor.datamodel.points import influxql_ident
 from monitor.reports.rooms import Room, room_labels
 from monitor.reports.timerange import TimeRange
 from monitor.reports.uptime import Incident, Uptime, fleet_uptime, room_uptime

@@ -12,8 +12,15 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from monitor.datamodel.influxql import (
+    ROOM_TAGS,
+    flat_select,
+    idents,
+    influxql_ident,
+    influxql_string,
+    time_bounds,
+)
 from monitor.datamodel.measurements import RECEIVER, ROOM_INCIDENT, SENSOR
-from monitor.datamodel.points import influxql_ident, influxql_string
 from monitor.rules.model import (
     FLEET_NAME,
     FLEET_ROOM,
@@ -23,8 +30,6 @@ from monitor.rules.model import (
 )
 from monitor.store.influx import Series
 
-NS_PER_S = 1_000_000_000
-ROOM_TAGS = ("room_id", "room_name", "building", "floor")
 SILENT_LOOKBACK_S = 7 * 86400     # a room silent for longer drops out of "silent" rules
 INCIDENT_LOOKBACK_S = 90 * 86400  # open incidents older than this are not looked at
 
@@ -173,28 +178,12 @@ def _incident_query(rule: Rule, at_ns: int) -> str:
     return flat_select(inner, ("start_ms", "room_name", "room_id", "building", "floor"))
 
 
-def flat_select(inner: str, columns: tuple[str, ...]) -> str:
-    """One table with a row per room instead of a series per room.
-
-    InfluxDB 1.x answers ``GROUP BY`` tags with one series per room; at 10,000
-    rooms that JSON is most of the cost. Selecting the group's tags as columns
-    from a subquery gives the same values in one series, about twice as fast.
-    """
-    return f"SELECT {', '.join(influxql_ident(c) for c in columns)} FROM ({inner})"
-
 
 def tag_filters(rule: Rule) -> list[str]:
     return [f"{influxql_ident(tag)} = {influxql_string(value)}"
             for tag, value in sorted(rule.where.items())]
 
 
-def time_bounds(at_ns: int, lookback_s: float) -> list[str]:
-    """``(at - lookback, at]``: explicit bounds, so the past can be evaluated too."""
-    return [f"time > {at_ns - int(lookback_s * NS_PER_S)}", f"time <= {at_ns}"]
-
-
-def idents(names: tuple[str, ...]) -> str:
-    return ", ".join(influxql_ident(name) for name in names)
 
 
 def samples(rule: Rule, series: list[Series], at_ns: int,

@@ -23,10 +23,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from monitor.core.timeutil import NS_PER_S
 from monitor.rules.model import LEVELS, Rule
 from monitor.rules.roomstate import ALERTING, RoomState
-
-_NS_PER_S = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -245,4 +244,4 @@ def _holds(rule: Rule, level: str | None, value: float | None) -> bool:
 
 
 def _elapsed(since_ns: int | None, now_ns: int, seconds: float) -> bool:
-    return since_ns is not None and now_ns - since_ns >= round(seconds * _NS_PER_S)
+    return since_ns is not None and now_ns - since_ns >= round(seconds * NS_PER_S)

@@ -38,7 +38,7 @@ from monitor.core.config import Config
 from monitor.core.configfile import ConfigFileError, ConfigFileErrors
 from monitor.core.errors import UsageError
 from monitor.core.jsonutil import read_json_state, write_atomic
-from monitor.core.timeutil import ns_to_iso
+from monitor.core.timeutil import NS_PER_S, ns_to_iso
 from monitor.notify.policy import Heartbeat
 from monitor.rules.model import Group
 
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from monitor.runtime.engine import Engine
 
 log = logging.getLogger("monitor.rules")
-NS = 1_000_000_000
 STATUS_FILE = "evaluator.json"
 STATUS_EVERY_S = 5.0      # how often the state file is refreshed (and health judged)
 # A state file older than this means the evaluating process is gone or hung.
@@ -148,7 +147,7 @@ class GroupHealth:
         """Why evaluation is unhealthy now, or None."""
         with self.lock:
             for group in self.groups:
-                lag_s = (now_ns - self.last_ok_ns[group.name]) / NS
+                lag_s = (now_ns - self.last_ok_ns[group.name]) / NS_PER_S
                 if lag_s > allowed_lag_s(group.interval_s):
                     error = self.last_error.get(group.name)
                     cause = f": {error}" if error else ""
@@ -190,7 +189,7 @@ def evaluator_state(config: Config, now_ns: int | None = None) -> str:
     if not status:
         return "starting"
     now = time.time_ns() if now_ns is None else now_ns
-    age_s = (now - int(status.get("updated_ns", 0))) / NS
+    age_s = (now - int(status.get("updated_ns", 0))) / NS_PER_S
     if age_s > STALE_AFTER_S:
         return f"failed: the evaluator has not reported for {age_s:.0f}s"
     if status.get("state") == "running":
@@ -220,7 +219,8 @@ class Watch:
         scheduler.add_job(self.report, IntervalTrigger(seconds=STATUS_EVERY_S),
                           id="evaluator-status", max_instances=1, coalesce=True)
         if self.heartbeat is not None:     # first ping one period in: after evaluations
-            scheduler.add_job(self.beat, IntervalTrigger(seconds=self.heartbeat.every_ns / NS),
+            every_s = self.heartbeat.every_ns / NS_PER_S
+            scheduler.add_job(self.beat, IntervalTrigger(seconds=every_s),
                               id="heartbeat", max_instances=1, coalesce=True)
         self.report()
 

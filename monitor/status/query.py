@@ -19,15 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from monitor.datamodel.influxql import ROOM_TAGS, flat_select, idents, influxql_ident, time_bounds
 from monitor.datamodel.measurements import ROOM_INCIDENT, RULE_STATE, SENSOR
-from monitor.datamodel.points import influxql_ident
-from monitor.rules.query import (
-    INCIDENT_LOOKBACK_S,
-    ROOM_TAGS,
-    flat_select,
-    idents,
-    time_bounds,
-)
+from monitor.rules.query import INCIDENT_LOOKBACK_S
 from monitor.store.influx import InfluxClient, Series
 
 READINGS_LOOKBACK_S = 2 * 3600      # older readings are not "latest" any more

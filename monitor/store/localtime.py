@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.core.errors import UsageError
 from monitor.core.timeutil import NS_PER_S
+from monitor.datamodel.influxql import influxql_ident, influxql_string
 from monitor.datamodel.measurements import ZOOM_ROOM
-from monitor.datamodel.points import influxql_ident, influxql_string
 from monitor.store.influx import InfluxClient, InfluxError
 
 log = logging.getLogger(__name__)

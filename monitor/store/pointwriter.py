@@ -11,8 +11,9 @@ import time
 from collections.abc import Sequence
 
 from monitor.core.metrics import POINTS_WRITTEN, READINGS_WRITTEN, WRITE_LATENCY
+from monitor.datamodel.influxql import influxql_string
 from monitor.datamodel.measurements import SENSOR
-from monitor.datamodel.points import Batch, Delete, LineEncoder, Point, influxql_string
+from monitor.datamodel.points import Batch, Delete, LineEncoder, Point
 from monitor.store.influx import InfluxClient
 
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from monitor.core.config import Config, retention_seconds
 from monitor.core.durations import duration_seconds
 from monitor.core.timeutil import NS_PER_S
+from monitor.datamodel.influxql import influxql_ident
 from monitor.datamodel.measurements import SENSOR
-from monitor.datamodel.points import influxql_ident
 from monitor.store.influx import InfluxClient
 
 RAW_RP = "autogen"

@@ -40,8 +40,8 @@ from typing import Any
 from monitor.core.config import Config
 from monitor.core.jsonutil import read_json_state, write_atomic
 from monitor.core.metrics import ZOOM_GAPS
+from monitor.datamodel.influxql import influxql_ident, influxql_string
 from monitor.datamodel.measurements import ROOM_INCIDENT, SENSOR
-from monitor.datamodel.points import influxql_ident, influxql_string
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.spool import spool_status
 from monitor.store.state import read_offsets

@@ -28,8 +28,8 @@ from typing import Any
 from monitor.core import jsonutil
 from monitor.core.config import Config
 from monitor.core.timeutil import NS_PER_S, TimeParseError, iso_to_ns
+from monitor.datamodel.influxql import influxql_ident, influxql_string
 from monitor.datamodel.measurements import SENSOR, SENSOR_EVENT
-from monitor.datamodel.points import influxql_ident, influxql_string
 from monitor.store.influx import InfluxClient
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import ACTIVE, SEALED, SpoolAppender, list_segments

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.datamodel.points import Point, clean_tags, encode_point, influxql_string
+from monitor.datamodel.points import Point, clean_tags, encode_point
 
 
 def test_escapes_follow_the_line_protocol_reference() -> None:
@@ -24,6 +24,3 @@ def test_non_finite_floats_are_refused() -> None:
     with pytest.raises(ValueError, match="nan"):
         encode_point(Point("sensor", {}, {"value": float("nan")}, 1))
 
-
-def test_influxql_string_quotes() -> None:
-    assert influxql_string("O'Brien\\") == "'O\\'Brien\\\\'"

@@ -7,6 +7,7 @@ import time
 from collections import Counter
 
 from support.events import SECRET
+from support.simulation import WEDNESDAY_NOON
 from support.store import count, drain
 
 from monitor.simulate.fleet import make_room
@@ -14,8 +15,6 @@ from monitor.simulate.runner import RunPlan, build_simulation, run
 from monitor.simulate.schedule import OFFLINE_SINCE_S
 from monitor.store.influx import InfluxClient
 from monitor.store.writer import Writer
-
-from .support import WEDNESDAY_NOON
 
 NS = 1_000_000_000
 

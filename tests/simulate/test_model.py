@@ -6,6 +6,7 @@ import re
 from collections import Counter
 
 import pytest
+from support.simulation import WEDNESDAY_NOON, alerts, series, simulate, value_at
 
 from monitor.simulate import air
 from monitor.simulate.fleet import make_fleet, make_room
@@ -21,8 +22,6 @@ from monitor.simulate.schedule import (
 from monitor.webhooks.intake import Privacy, prepare
 from monitor.webhooks.schemas import reading_schema, schema_for
 from monitor.webhooks.validation import validate_event as receiver_validate
-
-from .support import WEDNESDAY_NOON, alerts, series, simulate, value_at
 
 HOUR = 3600
 ALL_SENSORS = {"CO2", "TEMPERATURE", "HUMIDITY", "VOC", "AQI", "PM25", "PM10", "AIR_PRESSURE",

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib import image
+from support.estate import ROOMS, seed_estate
 from support.paths import REPO
 
 from monitor.core.config import Config
@@ -27,8 +28,6 @@ from monitor.runtime.adminserver import start_admin_server
 from monitor.runtime.app import create_admin_app
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
-
-from .seed import ROOMS, seed_estate
 
 CHROMIUM = Path("/usr/bin/chromium")
 README_IMAGE = REPO / "docs" / "images" / "status-page.png"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 
+from support.estate import seed_estate
+from support.statuspage import Rows, admin
+
 from monitor.core.config import Config
 from monitor.core.jsonutil import write_atomic
 from monitor.store.influx import InfluxClient
 from monitor.zoom.inventory import InventoryRoom, inventory_document, inventory_path
 from monitor.zoom.models import Device, Room
-
-from .seed import seed_estate
-from .test_views import Rows, admin
 
 
 def device(kind: str, status: str, version: str) -> Device:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from support.estate import MIN_NS, incident_point, seed_estate
+from support.estate import Room as SeedRoom
 from support.events import Post, alert_event, sensor_event
 from support.store import drain
 
@@ -13,9 +15,6 @@ from monitor.datamodel.points import Point, encode_lines
 from monitor.status.query import READINGS_LOOKBACK_S, Snapshot, fetch
 from monitor.store.influx import InfluxClient, Series
 from monitor.store.writer import Writer
-
-from .seed import MIN_NS, incident_point, seed_estate
-from .seed import Room as SeedRoom
 
 
 def latest(snapshot: Snapshot) -> dict[tuple[str, str], float]:

@@ -3,52 +3,19 @@
 from __future__ import annotations
 
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from support.paths import REPO
+from support.estate import ROOMS, seed_estate
+from support.statuspage import Rows, admin
 
 from monitor.core.config import Config
 from monitor.datamodel.points import Point, encode_lines
 from monitor.runtime.app import create_admin_app, create_app
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
-
-from .seed import ROOMS, seed_estate
-
-
-class Rows(HTMLParser):
-    """The text of each room row (``tr[data-room-id]``), and the page's whole text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: dict[str, str] = {}
-        self.text: list[str] = []
-        self._room: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "tr":
-            self._room = dict(attrs).get("data-room-id")
-            if self._room:
-                self.rows[self._room] = ""
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-        if self._room and data.strip():
-            self.rows[self._room] += " " + " ".join(data.split())
-
-    @classmethod
-    def of(cls, html: str) -> Rows:
-        parser = cls()
-        parser.feed(html)
-        return parser
-
-
-def admin(config: Config) -> FlaskClient:
-    return create_admin_app(config.with_(rules_dir=REPO / "rules")).test_client()
 
 
 @pytest.fixture
