@@ -23,20 +23,12 @@ from monitor.rules.templates import template_problem
 NAME_PATTERN = r"^[a-z0-9_-]+$"
 
 
-def parse_duration(text: str | float) -> float:
-    """Seconds from ``30s``, ``10m``, ``2h``, ``1d``, ``1h30m``; plain numbers are seconds.
-
-    The grammar is :mod:`monitor.core.durations`'s, shared with every other file
-    and flag; the name stays because rule-file code and tests read it so.
-    """
-    return seconds_or_duration(text)
-
 
 def is_duration_text(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     try:
-        parse_duration(value)
+        seconds_or_duration(value)
     except ValueError:
         return False
     return True
@@ -52,7 +44,7 @@ class Duration(fields.Field[float]):
     def _deserialize(self, value: Any, attr: str | None,
                      data: Mapping[str, Any] | None, **kwargs: Any) -> float:
         try:
-            seconds = parse_duration(value)
+            seconds = seconds_or_duration(value)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
         if self.positive and seconds <= 0:
@@ -71,7 +63,7 @@ class Bound(fields.Field[float]):
             return float(value)
         if isinstance(value, str):
             try:
-                return parse_duration(value)
+                return seconds_or_duration(value)
             except ValueError as exc:
                 raise ValidationError(f"must be a number or a duration ({exc})") from exc
         raise ValidationError("must be a number")

@@ -41,14 +41,15 @@ from typing import Any
 
 from monitor.core.config import Config
 from monitor.core.configfile import ConfigFileError, ConfigFileErrors, parse_yaml
+from monitor.core.durations import seconds_or_duration
 from monitor.core.errors import UsageError
+from monitor.core.timeutil import NS_PER_S
 from monitor.datamodel.measurements import ROOM_INCIDENT, SENSOR
 from monitor.datamodel.points import Point, encode_lines
 from monitor.notify.dispatch import Dispatcher
 from monitor.notify.message import Notification
 from monitor.notify.policy_load import load_policy
 from monitor.rules.evaluate import Evaluator, StateFile
-from monitor.rules.fieldtypes import parse_duration
 from monitor.rules.load import load_file
 from monitor.rules.model import Alert, Group
 from monitor.rules.series import SeriesError, expand
@@ -56,7 +57,6 @@ from monitor.store.influx import InfluxClient
 from monitor.store.influxd import LocalInfluxd
 
 T0_NS = 1_767_571_200 * 10**9   # 2026-01-05T00:00:00Z, a Monday
-NS = 10**9
 _databases = itertools.count()
 
 
@@ -102,7 +102,7 @@ def run_file(path: Path, config: Config, scratch: Path) -> list[Outcome]:
     spec = _load_spec(path)
     suite = Suite(
         groups=[load_file((path.parent / name).resolve()) for name in spec["rule_files"]],
-        interval_s=parse_duration(spec.get("evaluation_interval", "1m")),
+        interval_s=seconds_or_duration(spec.get("evaluation_interval", "1m")),
         policy_path=(path.parent / spec.get("notify_policy", "../notify.yaml")).resolve(),
     )
     if "notify_policy" in spec and not suite.policy_path.exists():
@@ -141,7 +141,7 @@ def _run_case(case: dict[str, Any], suite: Suite, config: Config) -> list[str]:
     closes = _closing_points(case)
     evaluator = Evaluator(influx, StateFile(config.state_dir / "rules.json"))
     dispatcher = Dispatcher(load_policy(suite.policy_path))
-    step_ns = int(suite.interval_s * NS)
+    step_ns = int(suite.interval_s * NS_PER_S)
     if step_ns <= 0:
         raise RuleTestError("evaluation_interval must be positive")
     expected_alerts = _expected_alerts(case, step_ns)
@@ -182,11 +182,11 @@ def _expected_alerts(case: dict[str, Any], step_ns: int) -> dict[int, dict[str, 
 
 
 def _at(expectation: dict[str, Any]) -> int:
-    return int(parse_duration(expectation["at"]) * NS)
+    return int(seconds_or_duration(expectation["at"]) * NS_PER_S)
 
 
 def _points(case: dict[str, Any]) -> list[Point]:
-    step = int(parse_duration(case.get("interval", "1m")) * NS)
+    step = int(seconds_or_duration(case.get("interval", "1m")) * NS_PER_S)
     points = []
     for series in case.get("input_series", []):
         labels = {str(k): str(v) for k, v in (series.get("labels") or {}).items()}
@@ -201,17 +201,17 @@ def _points(case: dict[str, Any]) -> list[Point]:
 
 def _closing_points(case: dict[str, Any]) -> list[tuple[int, Point]]:
     """(offset, point) of incidents that end during the test, written when they end."""
-    return [(int(parse_duration(item["end"]) * NS), _incident(item, closed=True))
+    return [(int(seconds_or_duration(item["end"]) * NS_PER_S), _incident(item, closed=True))
             for item in case.get("incidents", []) if item.get("end") is not None]
 
 
 def _incident(item: dict[str, Any], *, closed: bool) -> Point:
-    start = T0_NS + int(parse_duration(item["start"]) * NS)
+    start = T0_NS + int(seconds_or_duration(item["start"]) * NS_PER_S)
     fields: dict[str, float | int | bool | str] = {"start_ms": start // 10**6, "open": True,
                                                    "room_name": str(item.get("room_name", ""))}
     if closed:
-        end = T0_NS + int(parse_duration(item["end"]) * NS)
-        fields.update(open=False, end_ms=end // 10**6, duration_s=(end - start) / NS)
+        end = T0_NS + int(seconds_or_duration(item["end"]) * NS_PER_S)
+        fields.update(open=False, end_ms=end // 10**6, duration_s=(end - start) / NS_PER_S)
     tags = {"room_id": str(item["room_id"]), "alert_type": str(item.get("alert_type", 0)),
             "component": str(item.get("component", 0))}
     return Point(ROOM_INCIDENT, tags, fields, start)
@@ -223,7 +223,7 @@ def _check_alerts(expected: dict[str, Any], current: list[Alert], offset: int) -
     got = {(a.rule_id, a.room_id, a.level, a.status) for a in current}
     if want == got:
         return []
-    return [f"at {offset // NS // 60}m: expected alerts {sorted(want, key=str)}, "
+    return [f"at {offset // NS_PER_S // 60}m: expected alerts {sorted(want, key=str)}, "
             f"got {sorted(got, key=str)}"]
 
 
@@ -237,7 +237,7 @@ def _check_notifications(expected: list[dict[str, Any]],
                    and n.kind == item.get("kind", n.kind)
                    and (not rooms or sorted(a.room_id for a in n.alerts) == rooms)]
         if not matches:
-            seen = [(t // NS // 60, n.channel, n.kind, sorted(a.room_id for a in n.alerts))
+            seen = [(t // NS_PER_S // 60, n.channel, n.kind, sorted(a.room_id for a in n.alerts))
                     for t, n in sent]
             failures.append(f"expected notification {item}, sent (minute, channel, kind, "
                             f"rooms): {seen}")

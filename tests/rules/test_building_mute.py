@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from support.readings import zoom_room_lines
+from support.rulesdir import co2_rule, webhook_channel, write_rules_dir
 from support.sinks import HttpSink
 
 from monitor.core.config import Config
@@ -23,17 +24,8 @@ from monitor.store.influx import InfluxClient
 
 NS = 10**9
 BERLIN = ZoneInfo("Europe/Berlin")
-RULES = """\
-group: air
-interval: 1m
-rules:
-  - name: co2-high
-    sensor: CO2
-    window: 5m
-    levels:
-      warning: {above: 1000, resolve_below: 900}
-    notify: [hook]
-"""
+RULES = co2_rule(notify="hook", interval="1m", window="5m",
+                 warning="{above: 1000, resolve_below: 900}")
 POLICY = """\
 grouping: {{group_by: [rule, building], group_wait: 1s, group_interval: 1s,
             repeat_interval: 1h, forget_after: 1d}}
@@ -47,13 +39,8 @@ routes:
 
 
 def _rules(tmp_path: Path, sink: HttpSink, zone: str) -> Path:
-    directory = tmp_path / "rules"
-    directory.mkdir()
-    (directory / "air.yaml").write_text(RULES)
-    (directory / "notify.yaml").write_text(POLICY.format(zone=zone))
-    (directory / "channels.yaml").write_text(
-        f"channels:\n  hook: {{type: webhook, url: \"{sink.url()}\"}}\n")
-    return directory
+    return write_rules_dir(tmp_path / "rules", rules={"air.yaml": RULES},
+                           channels=webhook_channel(sink.url()), notify=POLICY.format(zone=zone))
 
 
 def _berlin_ns(day: datetime, hour: int, minute: int) -> int:

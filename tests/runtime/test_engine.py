@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +10,9 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client import REGISTRY
+from support.rulesdir import SUMMARY, co2_rule, webhook_channel, write_rules_dir
 from support.sinks import HttpSink, free_port
+from support.sqlitelock import Locker
 
 from monitor.core.config import Config
 from monitor.datamodel.points import Point, encode_lines
@@ -26,19 +27,8 @@ from monitor.runtime.journal import CommitRetry
 from monitor.store.influx import InfluxClient
 
 NS = 10**9
-RULES = """\
-group: air
-interval: 1m
-rules:
-  - name: co2-high
-    sensor: CO2
-    window: 5m
-    levels:
-      warning: {above: 1000, resolve_below: 900}
-    annotations:
-      summary: "CO2 {{ value | round | int }} ppm in {{ room_name }}"
-    notify: [hook]
-"""
+RULES = co2_rule(notify="hook", interval="1m", window="5m", summary=SUMMARY,
+                 warning="{above: 1000, resolve_below: 900}")
 POLICY = """\
 grouping: {group_by: [rule], group_wait: 1s, group_interval: 1s, repeat_interval: 1h}
 """
@@ -51,13 +41,8 @@ def sink(http_sink: HttpSink) -> HttpSink:
 
 @pytest.fixture
 def rules_dir(tmp_path: Path, sink: HttpSink) -> Path:
-    directory = tmp_path / "rules"
-    directory.mkdir()
-    (directory / "air.yaml").write_text(RULES)
-    (directory / "notify.yaml").write_text(POLICY)
-    (directory / "channels.yaml").write_text(
-        f"channels:\n  hook: {{type: webhook, url: \"{sink.url()}\"}}\n")
-    return directory
+    return write_rules_dir(tmp_path / "rules", rules={"air.yaml": RULES},
+                           channels=webhook_channel(sink.url()), notify=POLICY)
 
 
 def co2(influx: InfluxClient, at_s: float, value: float) -> None:
@@ -140,18 +125,6 @@ def test_the_pool_grows_with_the_groups(groups: int, size: int) -> None:
 # One commit per transition (a second real connection holds the database's write lock)
 
 
-class Locker:
-    """A second SQLite connection holding the write lock: ``database is locked`` for us."""
-
-    def __init__(self, path: Path) -> None:
-        self.db: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def release(self) -> None:
-        if self.db is not None:
-            self.db.execute("ROLLBACK")
-            self.db.close()
-            self.db = None
 
 
 def quick_failing(engine: Engine) -> Engine:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 from support.alerts import make_alert
+from support.sqlitelock import Locker
 
 from monitor.notify.dispatch import Dispatcher
 from monitor.notify.message import Notification
@@ -63,18 +64,6 @@ def rows(path: Path, table: str) -> int:
         return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
-class Locker:
-    """A second connection holding the write lock, as another writer would."""
-
-    def __init__(self, path: Path) -> None:
-        self.db: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def release(self) -> None:
-        if self.db is not None:
-            self.db.execute("ROLLBACK")
-            self.db.close()
-            self.db = None
 
 
 def test_states_notifications_and_points_are_stored_together(outbox: Outbox,

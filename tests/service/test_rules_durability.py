@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 from support.processes import CO2_RULES as RULES
 from support.processes import Scheduler, co2, delivered_kinds, metric, wait_for
+from support.rulesdir import webhook_channel, write_rules_dir
 from support.sinks import Captured, HttpSink
+from support.sqlitelock import Locker
 
 from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
@@ -30,16 +32,6 @@ NS = 1_000_000_000
 NOTIFY = "grouping: {group_by: [rule], group_wait: 1s, group_interval: 1s}\n"
 
 
-class Locker:
-    """The test holding the outbox database's write lock: every commit there fails."""
-
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def release(self) -> None:
-        self.db.execute("ROLLBACK")
-        self.db.close()
 
 
 def outbox_kinds(state_dir: Path) -> list[str]:
@@ -71,12 +63,8 @@ def start(scheduler_config: Config, tmp_path: Path) -> Iterator[Callable[[], Sch
 
 @pytest.fixture
 def scheduler_config(config: Config, tmp_path: Path, sink: HttpSink) -> Config:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "air.yaml").write_text(RULES)
-    (rules / "notify.yaml").write_text(NOTIFY)
-    (rules / "channels.yaml").write_text(
-        f"channels:\n  hook: {{type: webhook, url: \"{sink.url()}\"}}\n")
+    rules = write_rules_dir(tmp_path / "rules", rules={"air.yaml": RULES},
+                            channels=webhook_channel(sink.url()), notify=NOTIFY)
     return config.with_(rules_dir=rules)
 
 

@@ -18,24 +18,14 @@ from monitor.core.config import Config
 from monitor.datamodel.points import Point, encode_lines
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
+from support.rulesdir import SUMMARY, co2_rule
 from support.sinks import HttpSink
 
 ZRMON = str(Path(sys.executable).parent / "zrmon")
 NS = 1_000_000_000
 # One CO2 rule with hysteresis notifying channel "hook": what the scheduler tests evaluate.
-CO2_RULES = """\
-group: air
-interval: 1s
-rules:
-  - name: co2-high
-    sensor: CO2
-    aggregate: last
-    window: 10m
-    levels:
-      warning: {above: 1000, resolve_below: 900}
-    annotations: {summary: "CO2 {{ value | round | int }} ppm in {{ room_name }}"}
-    notify: [hook]
-"""
+CO2_RULES = co2_rule(notify="hook", aggregate="last", summary=SUMMARY,
+                     warning="{above: 1000, resolve_below: 900}")
 
 
 @dataclass

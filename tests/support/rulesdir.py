@@ -12,12 +12,20 @@ FAST_GROUPING = "grouping: {group_wait: 1s, group_interval: 1s}\n"
 LOG_CHANNEL = "channels:\n  log: {type: log}\n"
 
 
-def co2_rule(*, notify: str = "log", window: str | None = "10m", summary: str | None = None) -> str:
-    """The ``air`` group: CO2 above 1000 ppm is a warning, evaluated every second."""
-    lines = ["group: air", "interval: 1s", "rules:", "  - name: co2-high", "    sensor: CO2"]
+SUMMARY = "CO2 {{ value | round | int }} ppm in {{ room_name }}"
+
+
+def co2_rule(*, notify: str = "log", window: str | None = "10m", summary: str | None = None,
+             interval: str = "1s", aggregate: str | None = None,
+             warning: str = "{above: 1000}") -> str:
+    """The ``air`` group: CO2 above 1000 ppm is a warning, evaluated every ``interval``."""
+    lines = ["group: air", f"interval: {interval}", "rules:", "  - name: co2-high",
+             "    sensor: CO2"]
+    if aggregate is not None:
+        lines.append(f"    aggregate: {aggregate}")
     if window is not None:
         lines.append(f"    window: {window}")
-    lines += ["    levels:", "      warning: {above: 1000}"]
+    lines += ["    levels:", f"      warning: {warning}"]
     if summary is not None:
         lines.append(f'    annotations: {{summary: "{summary}"}}')
     lines.append(f"    notify: [{notify}]")
