@@ -5,7 +5,6 @@ from the fake; a hole during an offline incident is left alone; the metric count
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,12 @@ from monitor.store.influxd import free_port
 from monitor.store.retention import apply_setup
 from monitor.store.writer import Writer
 from monitor.zoom.fake import FakeZoom
-from monitor.zoom.fake_fleet import FakeRoom, all_sensor_readings, demo_fleet, iso
+from monitor.zoom.fake_fleet import FakeRoom, all_sensor_readings, iso
 from monitor.zoom.gapfill import merge, subtract
 
 STEP = 300
 HOUR = 3600
 
-
-@pytest.fixture
-def fake() -> Iterator[FakeZoom]:
-    fleet = demo_fleet(2)
-    fleet.readings = all_sensor_readings
-    server = FakeZoom(fleet).start()
-    yield server
-    server.stop()
 
 
 def test_spans_are_merged_and_cut() -> None:
@@ -64,15 +55,15 @@ def _readings(influx: InfluxClient, room: FakeRoom) -> int:
 
 @pytest.mark.slow
 def test_the_service_fills_a_hole_while_online_and_leaves_an_offline_one_alone(
-        config: Config, influx: InfluxClient, post: Post, fake: FakeZoom,
+        config: Config, influx: InfluxClient, post: Post, sensor_fake: FakeZoom,
         tmp_path: Path) -> None:
     apply_setup(influx, config)
     end = (int(time.time()) - 60) // STEP * STEP
     start = end - 3 * HOUR
     hole = (start + HOUR, start + 2 * HOUR)         # readings stop after, resume at
     moments = [at for at in range(start, end + 1, STEP) if not hole[0] < at < hole[1]]
-    online, offline = fake.fleet.rooms
-    account = fake.fleet.account_id
+    online, offline = sensor_fake.fleet.rooms
+    account = sensor_fake.fleet.account_id
     for room in (online, offline):
         for event in _events(room, account, moments):
             assert post(event).status_code == 200
@@ -84,9 +75,9 @@ def test_the_service_fills_a_hole_while_online_and_leaves_an_offline_one_alone(
     full = len(range(start, end + 1, STEP)) * 9
     assert _readings(influx, online) == _readings(influx, offline) == len(moments) * 9 < full
 
-    zoom = config.with_(zoom_account_id=account, zoom_client_id=fake.options.client_id,
-                        zoom_client_secret=fake.options.client_secret,
-                        zoom_api_url=fake.api_url, zoom_oauth_url=fake.oauth_url,
+    zoom = config.with_(zoom_account_id=account, zoom_client_id=sensor_fake.options.client_id,
+                        zoom_client_secret=sensor_fake.options.client_secret,
+                        zoom_api_url=sensor_fake.api_url, zoom_oauth_url=sensor_fake.oauth_url,
                         zoom_rate=10.0, zoom_gap_fill_interval="1s", zoom_gap_settle="0s",
                         zoom_gap_lookback="1d")
     service = Service(zoom, free_port(), free_port(), log=tmp_path / "serve.log").start()
@@ -101,7 +92,7 @@ def test_the_service_fills_a_hole_while_online_and_leaves_an_offline_one_alone(
         wait_for(lambda: gaps("filled") == 1.0, 30, "the filled gap to be counted")
         assert gaps("found") == 1.0 and gaps("offline") == 1.0 and gaps("empty") is None
         assert _readings(influx, offline) == len(moments) * 9       # left alone
-        asked = [r for r in fake.api_requests() if r.path.endswith("/sensor_data")]
+        asked = [r for r in sensor_fake.api_requests() if r.path.endswith("/sensor_data")]
         assert asked and all(r.path == f"/v2/rooms/{online.id}/sensor_data" for r in asked)
         assert asked[0].query["from"] == iso(hole[0] + 1)          # not the readings around it
         assert asked[0].query["to"] == iso(hole[1] - 1)
@@ -115,6 +106,7 @@ def test_the_service_fills_a_hole_while_online_and_leaves_an_offline_one_alone(
             before = state.stat().st_mtime_ns
             wait_for(lambda before=before: state.stat().st_mtime_ns > before, 30,
                      "another gap-fill run")
-        assert len([r for r in fake.api_requests() if r.path.endswith("/sensor_data")]) == seen
+        asked = [r for r in sensor_fake.api_requests() if r.path.endswith("/sensor_data")]
+        assert len(asked) == seen
     finally:
         service.stop()
