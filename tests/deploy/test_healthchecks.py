@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from support.deploy import dockerfile_healthcheck, healthcheck_test, probed_urls, services
 
+pytestmark = pytest.mark.slow      # it starts processes
+
 
 class _Readyz(BaseHTTPRequestHandler):
     status = 200

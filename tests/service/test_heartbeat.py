@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-from support.processes import ZRMON, wait_for
+from support.processes import PROMTOOL, ZRMON, wait_for
 from support.rulesdir import co2_rule, write_rules_dir
 from support.sinks import start_http_sink
 
 from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import LocalInfluxd, free_port
-from service.test_promtool import PROMTOOL
 
 pytestmark = pytest.mark.slow
 

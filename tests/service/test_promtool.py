@@ -7,14 +7,13 @@ multi-process form the admin listener aggregates under ``serve``.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from support.processes import Service, wait_for
+from support.processes import PROMTOOL, Service, wait_for
 from support.rulesdir import FAST_GROUPING, co2_rule, webhook_channel, write_rules_dir
 from support.sinks import HttpSink
 
@@ -24,7 +23,6 @@ from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
 
 pytestmark = pytest.mark.slow
-PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
 
 def test_promtool_accepts_the_metrics_of_zrmon_serve(config: Config, influx: InfluxClient,

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from support.paths import REPO
 
+pytestmark = pytest.mark.slow      # it starts processes
+
 
 @pytest.fixture
 def recipe(tmp_path: Path) -> str:

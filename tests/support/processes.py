@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from monitor.store.influxd import free_port
 from support.rulesdir import SUMMARY, co2_rule
 from support.sinks import HttpSink
 
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"   # Debian's prometheus package
 ZRMON = str(Path(sys.executable).parent / "zrmon")
 NS = 1_000_000_000
 # One CO2 rule with hysteresis notifying channel "hook": what the scheduler tests evaluate.
