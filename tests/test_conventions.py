@@ -1,9 +1,12 @@
 """The tests' own rules hold: helpers come from tests/support, fixtures from conftest.py,
-and every test that starts a process says so with the ``slow`` marker."""
+every test that starts a process says so with the ``slow`` marker, and the docs name
+only modules that exist."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 from pathlib import Path
 
 from support.paths import REPO
@@ -56,3 +59,31 @@ def test_every_test_module_that_starts_processes_is_marked_slow() -> None:
     unmarked = [str(p.relative_to(REPO)) for p in module_paths()
                 if starts_processes(ast.parse(p.read_text())) and not marked_slow(p.read_text())]
     assert unmarked == []
+
+
+def named_in_docs() -> list[tuple[str, str]]:
+    """Every ``monitor.x.y`` and ``monitor/x/y.py`` the README and docs/ mention."""
+    found = []
+    for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = doc.read_text()
+        found += [(doc.name, m.group(0)) for m in re.finditer(r"\bmonitor(?:\.\w+)+", text)]
+        found += [(doc.name, m.group(1)) for m in re.finditer(r"`(monitor/[\w/]+(?:\.py)?)/?`",
+                                                               text)]
+    return found
+
+
+def exists(reference: str) -> bool:
+    if "/" in reference:
+        return (REPO / reference).exists()
+    parts = reference.split(".")
+    for cut in range(len(parts), 0, -1):
+        path = REPO.joinpath(*parts[:cut])
+        if path.with_suffix(".py").exists() or (path / "__init__.py").exists():
+            rest = parts[cut:]
+            return not rest or hasattr(importlib.import_module(".".join(parts[:cut])), rest[0])
+    return False
+
+
+def test_the_docs_name_only_modules_and_names_that_exist() -> None:
+    stale = [f"{doc}: {reference}" for doc, reference in named_in_docs() if not exists(reference)]
+    assert stale == []
