@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.datamodel.measurements import SENSOR_EVENT
+from monitor.datamodel.vocabulary import SENSOR_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -24,8 +25,6 @@ BIN = Path(sys.executable).parent
 DB = "zoomrooms"
 SECRET = "bench-secret-0123456789abcdef"
 WEBHOOK_PATH = "/webhooks/zoom"
-SENSOR_TYPES = ("CO2", "TEMPERATURE", "HUMIDITY", "VOC", "AQI", "PM25", "PM10",
-                "AIR_PRESSURE", "REAL_TIME_PEOPLE_COUNT")
 READINGS = len(SENSOR_TYPES)
 ROOMS = 1000
 LOAD_PREFIX = "bench-room-"
@@ -33,7 +32,6 @@ WARM_PREFIX = "warm-room-"
 CHECK_PREFIX = "check-room-"
 PACED_PREFIX = "paced-room-"
 BASE_EPOCH = 1767225600          # 2026-01-01T00:00:00Z: readings at base + n seconds
-NS = 1_000_000_000
 
 
 def log(message: str) -> None:

@@ -21,7 +21,6 @@ from typing import Any
 
 from ingest_events import (
     DB,
-    NS,
     READINGS,
     SECRET,
     WEBHOOK_PATH,
@@ -31,6 +30,7 @@ from ingest_events import (
 )
 
 from monitor.core.config import Config
+from monitor.core.timeutil import NS_PER_S
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.influxd import LocalInfluxd
 from monitor.webhooks.signature import sign
@@ -149,7 +149,7 @@ class LagProbe:
             with self.lock:
                 self.sent += 1
                 if status == 200:
-                    self.pending[epoch_s * NS] = acked
+                    self.pending[epoch_s * NS_PER_S] = acked
                 else:
                     self.not_acked += 1
             index += 1

@@ -28,13 +28,14 @@ from pathlib import Path
 import urllib3
 
 from monitor.core.config import Config
+from monitor.core.timeutil import NS_PER_S
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import LocalInfluxd
 from monitor.store.retention import apply_setup, backfill, daily_select
 
-NS = 1_000_000_000
-HOUR = 3600 * NS
-STEP = 300 * NS
+HOUR = 3600 * NS_PER_S
+DAY = 86400 * NS_PER_S
+STEP = 300 * NS_PER_S
 SENSORS = {"CO2": (750.0, 350.0), "TEMPERATURE": (22.0, 3.0), "HUMIDITY": (45.0, 14.0),
            "VOC": (300.0, 250.0), "AQI": (40.0, 20.0), "PM25": (9.0, 7.0),
            "PM10": (20.0, 15.0), "AIR_PRESSURE": (1013.0, 8.0),
@@ -62,7 +63,7 @@ def _people(room: int, t: int) -> float:
 def raw_lines(rooms: int, start: int, days: int) -> Iterator[bytes]:
     tags = _rooms(rooms)
     batch: list[str] = []
-    for t in range(start, start + days * 86400 * NS, STEP):
+    for t in range(start, start + days * DAY, STEP):
         for room, room_tags in enumerate(tags):
             people = _people(room, t)
             for sensor in SENSORS:
@@ -79,7 +80,7 @@ def rollup_lines(rooms: int, start: int, days: int) -> Iterator[bytes]:
     """The hourly rollup as the CQs would write it, computed here (``--seed rollup``)."""
     tags = _rooms(rooms)
     batch: list[str] = []
-    for hour in range(start, start + days * 86400 * NS, HOUR):
+    for hour in range(start, start + days * DAY, HOUR):
         for room, room_tags in enumerate(tags):
             occupied = [t for t in range(hour, hour + HOUR, STEP) if _people(room, t) > 0]
             for sensor in SENSORS:
@@ -104,8 +105,8 @@ def event_lines(rooms: int, end: int) -> Iterator[bytes]:
     lines = []
     for room in range(rooms):
         for n in range(182):
-            start = end - 365 * 86400 * NS + n * 2 * 86400 * NS + (room * 7919 % 86400) * NS
-            length = (room * 31 + n * 17) % 7200 * NS + 60 * NS
+            start = end - 365 * DAY + n * 2 * DAY + (room * 7919 % 86400) * NS_PER_S
+            length = (room * 31 + n * 17) % 7200 * NS_PER_S + 60 * NS_PER_S
             alert, component = (("room_offline", "zoom_rooms_computer") if n % 3 == 0
                                 else ("audio_video_device_disconnected", "camera"))
             tags = (f"room_incident,room_id=r{room:04d},alert_type=3,alert_name={alert},"
@@ -115,12 +116,12 @@ def event_lines(rooms: int, end: int) -> Iterator[bytes]:
             fields = (f'room_name="Room {room:04d}",start_ms={start // 1_000_000}i,'
                       + ("open=true" if last else
                          f"open=false,end_ms={(start + length) // 1_000_000}i,"
-                         f"duration_s={length / NS}"))
+                         f"duration_s={length / NS_PER_S}"))
             lines.append(f"{tags} {fields} {start}")
         if room % 10 == 0:
             for day in range(90):
-                at = end - (day + 1) * 86400 * NS + 10 * HOUR
-                for event, offset in (("checked_in", 0), ("checked_out", 45 * 60 * NS)):
+                at = end - (day + 1) * DAY + 10 * HOUR
+                for event, offset in (("checked_in", 0), ("checked_out", 45 * 60 * NS_PER_S)):
                     lines.append(f"zoom_event,event=zoomroom.{event},room_id=r{room:04d} "
                                  f'title="{event}" {at + offset}')
     yield "\n".join(lines).encode()
@@ -145,9 +146,9 @@ def _write(client: InfluxClient, chunks: Iterator[bytes], rp: str | None = None)
 def _daily_from_hourly(client: InfluxClient, start: int, end: int) -> float:
     """Build ``sensor_1d`` from the directly seeded hourly rollup, as its CQ would."""
     began = time.perf_counter()
-    for low in range(start, end, 10 * 86400 * NS):
+    for low in range(start, end, 10 * DAY):
         statement = daily_select(client.database,
-                                 f"time >= {low} AND time < {min(low + 10 * 86400 * NS, end)}")
+                                 f"time >= {low} AND time < {min(low + 10 * DAY, end)}")
         client.query(statement, write=True)
     return round(time.perf_counter() - began, 1)
 
@@ -177,14 +178,18 @@ def _influxd_peak_mb(server: LocalInfluxd) -> float | None:
     return None
 
 
+def _iso(ns: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ns / NS_PER_S))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rooms", type=int, default=200)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--seed", choices=("raw", "rollup"), default="raw")
     args = parser.parse_args()
-    end = time.time_ns() // (86400 * NS) * 86400 * NS
-    start = end - args.days * 86400 * NS
+    end = time.time_ns() // (DAY) * DAY
+    start = end - args.days * DAY
     with tempfile.TemporaryDirectory(prefix="zrmon-bench-reports-") as tmp, \
             LocalInfluxd(Path(tmp) / "influxd") as server:
         config = Config(influx_url=server.url, influx_db="bench", raw_retention="INF",
@@ -206,8 +211,8 @@ def main() -> None:
             result["raw_points_equivalent"] = args.rooms * args.days * 288 * len(SENSORS)
             result["seed_s"] = round(time.perf_counter() - began, 1)
         result["event_points"] = _write(client, event_lines(args.rooms, end))
-        iso = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ns / NS)) for ns in (start, end)]
-        year = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((end - 365 * 86400 * NS) / NS))
+        iso = [_iso(ns) for ns in (start, end)]
+        year = _iso(end - 365 * DAY)
         result["air_quality"] = _run_report(config, "air-quality", *iso, Path(tmp) / "air.html")
         result["uptime"] = _run_report(config, "uptime", year, iso[1], Path(tmp) / "up.html")
         result["influxd_peak_rss_mb"] = _influxd_peak_mb(server)
