@@ -245,7 +245,7 @@ def cmd_spool(config: Config, args: argparse.Namespace) -> int:
     from monitor.store.spool import spool_status
     from monitor.store.state import read_offsets
 
-    status = spool_status(config.spool_dir, read_offsets(config.state_dir))
+    status = spool_status(config.spool_dir, read_offsets(config))
     report = {"depth": status.depth, "bytes": status.bytes,
               "oldest_age_s": round(status.oldest_age_s(time.time_ns()), 3)}
     if args.json:

@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from support.events import SECRET, Post, encode, signed_headers
+from support.postgres import LocalPostgres
 from support.sinks import HttpSink, start_http_sink
 
 from monitor.core.config import Config
@@ -34,6 +35,19 @@ def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalInfluxd]:
     server = LocalInfluxd(tmp_path_factory.mktemp("influxd")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    server = LocalPostgres().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def state_url(postgres: LocalPostgres) -> str:
+    """A fresh, empty PostgreSQL database of the session's server, for one test."""
+    return postgres.create_database(f"state_{next(_db_names)}")
 
 
 @pytest.fixture

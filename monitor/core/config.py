@@ -9,6 +9,7 @@ names the variable.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -104,6 +105,12 @@ class Config:
     zoom_gap_min: str = field(default="15m", metadata={"env": "ZRMON_ZOOM_GAP_MIN"})
     zoom_gap_lookback: str = field(default="7d", metadata={"env": "ZRMON_ZOOM_GAP_LOOKBACK"})
     zoom_gap_settle: str = field(default="2h", metadata={"env": "ZRMON_ZOOM_GAP_SETTLE"})
+    # Shared state (docs/ha.md): empty keeps it in the state directory's SQLite files;
+    # ``postgresql://…`` shares it between replicas. It may hold a password: not in repr().
+    state_url: str = field(default="", repr=False, metadata={"env": "ZRMON_STATE_URL"})
+    # This replica's name in the shared state (its spool offsets); default: an id made once
+    # and kept in the data directory, beside the spool it names.
+    replica: str = field(default="", metadata={"env": "ZRMON_REPLICA"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -150,6 +157,9 @@ class Config:
                                                       f"can write back), got {self.max_json_depth}")
         _check_retention("ZRMON_ROLLUP_RETENTION", self.rollup_retention)
         self._check_zoom()
+        if self.state_url and urlparse(self.state_url).scheme not in ("postgresql", "postgres"):
+            raise ConfigError("ZRMON_STATE_URL", "not a postgresql:// URL (leave it empty for "
+                                                 "the state directory's SQLite files)")
         for spec in fields(self):
             value = getattr(self, spec.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
@@ -271,6 +281,23 @@ class Config:
     @property
     def state_dir(self) -> Path:
         return self.data_dir / "state"
+
+    def replica_id(self) -> str:
+        """``ZRMON_REPLICA``, or the id this data directory was given the first time asked."""
+        if self.replica:
+            return self.replica
+        path = self.state_dir / "replica-id"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        import secrets
+
+        from monitor.core.atomicfile import create_exclusive
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        create_exclusive(path, f"{socket.gethostname()}-{secrets.token_hex(4)}\n".encode())
+        return path.read_text().strip()      # the first process's id wins
 
 
 def retention_seconds(text: str) -> int | None:

@@ -69,7 +69,7 @@ class DiskCollector(Collector):
         self.state = StateHealth(config)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        status = spool_status(self.config.spool_dir, read_offsets(self.config.state_dir))
+        status = spool_status(self.config.spool_dir, read_offsets(self.config))
         yield GaugeMetricFamily("zrmon_spool_depth", "Events spooled but not yet in InfluxDB.",
                                 value=status.depth)
         yield GaugeMetricFamily("zrmon_spool_bytes", "Bytes spooled but not yet in InfluxDB.",

@@ -14,12 +14,12 @@ from monitor.ingest.mapping import IngestState
 from monitor.store.pending import Pending, Rejection
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import Record
-from monitor.store.state import WriterState
+from monitor.store.state import StateBatch
 
 STATE_KEY = "ingest"   # the ingest state's key in the writer's state file
 
 
-def commit_batch(state: WriterState, quarantine: Quarantine, now_ns: int, *,
+def commit_batch(state: StateBatch, quarantine: Quarantine, now_ns: int, *,
                  records: list[Record], fresh: list[Pending], undecodable: list[Rejection],
                  rejected: list[Rejection], work: IngestState | None) -> dict[str, int]:
     """Quarantine what was refused, then commit offsets, digests and state in one go.

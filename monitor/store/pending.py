@@ -18,7 +18,7 @@ from monitor.core.metrics import DUPLICATES_SKIPPED
 from monitor.datamodel.points import Batch
 from monitor.ingest.mapping import IngestState, map_event
 from monitor.store.spool import Record
-from monitor.store.state import WriterState
+from monitor.store.state import StateBatch
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def decode(records: list[Record]) -> tuple[list[Pending], list[Rejection]]:
     return pending, broken
 
 
-def fresh(pending: list[Pending], state: WriterState) -> list[Pending]:
+def fresh(pending: list[Pending], state: StateBatch) -> list[Pending]:
     """The events not stored before nor earlier in the same batch."""
     seen = state.seen(item.digest for item in pending)
     new: list[Pending] = []

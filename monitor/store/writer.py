@@ -27,13 +27,14 @@ from monitor.ingest.mapping import IngestState
 from monitor.store.careful import write_each
 from monitor.store.commit import STATE_KEY, commit_batch
 from monitor.store.influx import InfluxClient, InfluxError
-from monitor.store.pending import decode, fresh, map_all
+from monitor.store.pending import Pending, Rejection, decode, fresh, map_all
 from monitor.store.pointwriter import PointWriter, ops
 from monitor.store.quarantine import Quarantine
 from monitor.store.spool import Record, list_segments
 from monitor.store.spoolreader import SpoolReader
 from monitor.store.state import FILENAME as STATE_FILENAME
-from monitor.store.state import WriterState
+from monitor.store.state import StateBatch, WriterState
+from monitor.store.statedb import StateDBError, is_postgres_url
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,9 @@ class Writer:
         self.influx = influx or InfluxClient(config, timeout=config.writer_timeout_s)
         self.stop = stop or threading.Event()
         self.clock = clock
-        self.state = WriterState(config.state_dir)
-        self.ingest = IngestState.from_json(self.state.load(STATE_KEY))
+        self.state = WriterState.open(config, clock())
+        self.ingest = IngestState()
+        self.ingest_version = -1          # what ``self.ingest`` was read at; -1: not yet
         self.quarantine = Quarantine(config.quarantine_dir)
         self.reader = SpoolReader(self.state, self.quarantine, clock)
         self.points = PointWriter(self.influx)
@@ -77,7 +79,7 @@ class Writer:
             except InfluxError as exc:
                 self._wait_after(exc)
                 continue
-            except (OSError, sqlite3.Error) as exc:
+            except (OSError, sqlite3.Error, StateDBError) as exc:
                 # A full or failing disk (state commit, quarantine): nothing was kept, so
                 # waiting and trying the same batch again is all there is to do; exiting
                 # would only turn into a restart loop that fails the same way.
@@ -97,7 +99,7 @@ class Writer:
         log.warning("InfluxDB write failed (%s); retrying in %.1fs", exc, delay)
         self.stop.wait(delay)
 
-    def _wait_after_disk(self, exc: OSError | sqlite3.Error) -> None:
+    def _wait_after_disk(self, exc: OSError | sqlite3.Error | StateDBError) -> None:
         delay = self.backoff.next()
         WRITER_STORAGE_ERRORS.inc()
         log.error("writer cannot store its state (%s); retrying in %.1fs", exc, delay)
@@ -130,7 +132,21 @@ class Writer:
         retry maps the same events against the same state and yields the same points.
         """
         pending, undecodable = decode(records)
-        new = fresh(pending, self.state)
+        with self.state.batch() as batch:
+            self._refresh(batch)
+            self._apply(batch, records, pending, undecodable)
+        self.backoff.reset()
+
+    def _refresh(self, batch: StateBatch) -> None:
+        """The ingest state as the last commit left it (another replica's, with PostgreSQL)."""
+        version = batch.version(STATE_KEY)
+        if version != self.ingest_version:
+            self.ingest = IngestState.from_json(batch.load(STATE_KEY))
+            self.ingest_version = version
+
+    def _apply(self, batch: StateBatch, records: list[Record], pending: list[Pending],
+               undecodable: list[Rejection]) -> None:
+        new = fresh(pending, batch)
         stateful = any(item.event.get("event") != SENSOR_EVENT for item in new)
         work = self.ingest.copy() if stateful else self.ingest
         rejected = map_all(new, work)
@@ -147,13 +163,13 @@ class Writer:
                 WRITE_ERRORS.labels("rejected").inc()
                 log.warning("InfluxDB refused the batch (%s); writing events one by one", exc)
                 work, rejected = write_each(new, self.ingest, self.points)
-        offsets = commit_batch(self.state, self.quarantine, self.clock(), records=records,
+        offsets = commit_batch(batch, self.quarantine, self.clock(), records=records,
                                fresh=new, undecodable=undecodable, rejected=rejected,
                                work=work if stateful else None)
         if stateful:
             self.ingest = work
+            self.ingest_version += 1
         self.reader.advance(offsets)
-        self.backoff.reset()
 
     # -- housekeeping -----------------------------------------------------------------
     def _prune_seen(self) -> None:
@@ -174,9 +190,11 @@ def wait_for_usable_state(config: Config, stop: threading.Event, poll_s: float =
     room for one: a copy that cannot be made is a warning, never a reason to wait (a
     writer that stopped on a full disk must start again to drain the spool).
     """
+    if is_postgres_url(config.state_url):
+        return _wait_for_postgres(config, stop, poll_s)
     path = config.state_dir / STATE_FILENAME
     if not path.exists():
-        WriterState(config.state_dir).close()     # a first start: the schema, then its copy
+        WriterState.open(config).close()     # a first start: the schema, then its copy
     warned = False
     while not stop.is_set():
         try:
@@ -192,4 +210,22 @@ def wait_for_usable_state(config: Config, stop: threading.Event, poll_s: float =
         except (OSError, sqlite3.Error, StateFileError) as exc:
             log.warning("no last good copy of %s this time: %s", path, exc)
         return True
+    return False
+
+
+def _wait_for_postgres(config: Config, stop: threading.Event, poll_s: float) -> bool:
+    """Hold the writer back until the shared state answers and its schema is current.
+
+    PostgreSQL keeps its own copies (WAL, replicas, backups): no last good copy here.
+    """
+    warned = False
+    while not stop.is_set():
+        try:
+            WriterState.open(config, time.time_ns()).close()
+            return True
+        except StateDBError as exc:
+            if not warned:
+                log.error("writer waiting for the shared state: %s", exc)
+                warned = True
+            stop.wait(poll_s)
     return False

@@ -236,7 +236,7 @@ class GapFiller:
             "daily_budget": max(1, int(self.config.zoom_daily_budget * SHARE))})
 
     def backlog(self) -> bool:
-        status = spool_status(self.config.spool_dir, read_offsets(self.config.state_dir))
+        status = spool_status(self.config.spool_dir, read_offsets(self.config))
         return status.oldest_age_s() > BACKLOG_S
 
     def run_once(self) -> GapRun:

@@ -187,7 +187,7 @@ def spool_positions(spool_dir: Path, pid: int | None = None) -> dict[str, int]:
 def drained(config: Config, positions: Mapping[str, int]) -> bool:
     """The writer has committed every record up to ``positions`` (or dropped the segment,
     which it does only once it is drained and sealed)."""
-    offsets = read_offsets(config.state_dir)
+    offsets = read_offsets(config)
     for stem, end in positions.items():
         if offsets.get(stem, 0) >= end:
             continue

@@ -8,6 +8,7 @@ from support.store import count, drain, readings
 
 from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
+from monitor.store.state import StateBatch
 from monitor.store.writer import Writer
 
 
@@ -34,18 +35,20 @@ def test_state_survives_a_writer_restart(post, config: Config, influx: InfluxCli
 
 
 def test_crash_before_commit_replays_without_duplicates(post, config: Config,
-                                                         influx: InfluxClient) -> None:
+                                                         influx: InfluxClient,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     post(sensor_event())
     post(alert_event(1, 1_793_527_200))
     crashing = Writer(config, influx)
 
-    def crash(**_: object) -> None:
+    def crash(*_: object, **__: object) -> None:
         raise SystemExit("killed between the InfluxDB write and the commit")
 
-    crashing.state.commit = crash  # type: ignore[method-assign]
+    monkeypatch.setattr(StateBatch, "commit", crash)
     with pytest.raises(SystemExit):
         crashing.drain_once()
     crashing.state.close()
+    monkeypatch.undo()
     assert readings(influx) == 9  # written, not committed
     again = Writer(config, influx)
     assert drain(again) == 2

@@ -41,7 +41,7 @@ def test_a_corrupt_record_is_set_aside_and_the_rest_still_lands(post, writer: Wr
     assert readings(influx) == 18  # the first and the third event: only the damage is lost
     [item] = Quarantine(writer.config.quarantine_dir).items()
     assert item.reason == "corrupt_spool"
-    assert spool_status(writer.config.spool_dir, read_offsets(writer.config.state_dir)).depth == 0
+    assert spool_status(writer.config.spool_dir, read_offsets(writer.config)).depth == 0
     assert not path.exists()
 
 
@@ -78,4 +78,4 @@ def test_a_torn_record_inside_a_live_segment_is_skipped(post, writer: Writer,
     [item] = Quarantine(writer.config.quarantine_dir).items()
     assert item.reason == "corrupt_spool"
     # Read to its end past the damage, although pid 1 may still append to it.
-    assert read_offsets(writer.config.state_dir)[live.stem] == live.stat().st_size
+    assert read_offsets(writer.config)[live.stem] == live.stat().st_size

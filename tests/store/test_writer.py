@@ -25,7 +25,7 @@ def test_posted_readings_land_in_influxdb(post, writer: Writer, influx: InfluxCl
         "SELECT last(\"value\") FROM \"sensor\" WHERE sensor_type = 'CO2' GROUP BY room_id")
     assert series.tags == {"room_id": "room-1"}
     assert series.values[0][1] == 812.0
-    assert spool_status(writer.config.spool_dir, read_offsets(writer.config.state_dir)).depth == 0
+    assert spool_status(writer.config.spool_dir, read_offsets(writer.config)).depth == 0
 
 
 def test_incident_pairs_out_of_order_and_reports_duration(post, writer: Writer,
@@ -64,7 +64,7 @@ def test_influxdb_outage_keeps_everything_until_it_returns(tmp_path: Path, post,
             post(sensor_event(when=f"2026-11-01T10:0{minute}:00Z"))
         with pytest.raises(InfluxError):
             writer.drain_once()
-        assert spool_status(local.spool_dir, read_offsets(local.state_dir)).depth == 4
+        assert spool_status(local.spool_dir, read_offsets(local)).depth == 4
         server.start()
         assert drain(writer) == 4
         assert readings(client) == 36
