@@ -52,7 +52,8 @@ def location(kind: str, id_: str, name: str, parent: str = "", event_ts: int = 1
         "object": {"id": id_, "name": name, "type": kind, "parent_location_id": parent}}}
 
 
-def room_in(room: str, location_id: str, name: str = "Everest", event_ts: int = 3) -> dict[str, Any]:
+def room_in(room: str, location_id: str, name: str = "Everest",
+            event_ts: int = 3) -> dict[str, Any]:
     return {"event": "zoomroom.updated", "event_ts": event_ts, "payload": {
         "account_id": "acct-1", "object": {"id": room, "room_name": name,
                                           "location_id": location_id}}}
