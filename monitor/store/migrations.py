@@ -1,24 +1,38 @@
-"""The shared state's schema, as numbered migrations applied in order, once.
+"""The shared state's schema, as numbered migrations per component, applied in order, once.
 
-``schema_migrations`` records each version applied. Version 1 is the schema
-every one-machine install already has (its statements are idempotent, so an
-existing ``writer.sqlite`` simply gets recorded at 1); later versions only
-add. ``zrmon state migrate`` applies what is missing, and a writer does the
-same at start, under the schema's own lock, so two replicas starting together
+A component is what one role stores: ``writer`` (spool offsets, digests,
+ingest state) and ``evaluator`` (rule and dispatcher state, the outbox). On
+one machine each has its own SQLite file in the state directory; with
+PostgreSQL they share one database. ``schema_migrations`` records each
+(component, version) applied. Version 1 of a component is the schema every
+one-machine install already has (its statements are idempotent, so an
+existing file simply gets recorded at 1); later versions only add.
+``zrmon state migrate`` applies what is missing, and each role does the same
+at start, under the schema's own lock, so two replicas starting together
 apply each migration once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from monitor.core.errors import StateError
 from monitor.store.statedb import Dialect, StateDB, Tx
 
 SCHEMA_LOCK = "zrmon:schema"
 
 
+class SchemaTooNewError(StateError):
+    """The database was migrated by a newer zrmon than this one."""
+
+
+Component = Literal["writer", "evaluator"]
+
+
 @dataclass(frozen=True)
 class Migration:
+    component: Component
     version: int
     title: str
     sqlite: tuple[str, ...]
@@ -30,7 +44,7 @@ class Migration:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
-        1, "writer: spool offsets, seen-event digests, ingest state",
+        "writer", 1, "spool offsets, seen-event digests, ingest state",
         sqlite=(
             "CREATE TABLE IF NOT EXISTS offsets (segment TEXT PRIMARY KEY, "
             "offset INTEGER NOT NULL)",
@@ -47,8 +61,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
-        2, "offsets per replica; ingest state versions, so a writer rereads the state only "
-           "after another one changed it",
+        "writer", 2, "offsets per replica; ingest state versions, so a writer rereads the "
+                     "state only after another one changed it",
         sqlite=(
             "ALTER TABLE offsets ADD COLUMN replica TEXT NOT NULL DEFAULT ''",
             "CREATE UNIQUE INDEX IF NOT EXISTS offsets_by_replica ON offsets (replica, segment)",
@@ -57,42 +71,53 @@ MIGRATIONS: tuple[Migration, ...] = (
         postgresql=("ALTER TABLE kv ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0",),
     ),
 )
-LATEST = MIGRATIONS[-1].version
+
+
+def of(component: Component) -> tuple[Migration, ...]:
+    return tuple(m for m in MIGRATIONS if m.component == component)
+
+
+def latest(component: Component) -> int:
+    return max(m.version for m in of(component))
 
 
 def _ensure_table(tx: Tx) -> None:
-    tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-               "title TEXT NOT NULL, applied_ns BIGINT NOT NULL)")
+    tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, "
+               "version INTEGER NOT NULL, title TEXT NOT NULL, applied_ns BIGINT NOT NULL, "
+               "PRIMARY KEY (component, version))")
 
 
-def applied_versions(tx: Tx) -> set[int]:
+def applied_versions(tx: Tx, component: Component) -> set[int]:
     _ensure_table(tx)
-    return {int(row[0]) for row in tx.execute("SELECT version FROM schema_migrations").fetchall()}
+    rows = tx.execute("SELECT version FROM schema_migrations WHERE component = ?", (component,))
+    return {int(row[0]) for row in rows.fetchall()}
 
 
-def pending(db: StateDB) -> list[Migration]:
+def pending(db: StateDB, component: Component) -> list[Migration]:
     with db.transaction(lock=SCHEMA_LOCK) as tx:
-        done = applied_versions(tx)
-    return [m for m in MIGRATIONS if m.version not in done]
+        done = applied_versions(tx, component)
+    return [m for m in of(component) if m.version not in done]
 
 
-def migrate(db: StateDB, now_ns: int) -> list[Migration]:
-    """Apply every missing migration, each in its own transaction; those applied."""
+def migrate(db: StateDB, component: Component, now_ns: int) -> list[Migration]:
+    """Apply the component's missing migrations, each in its own transaction; those applied.
+
+    A database already past what this code knows is refused: an older replica
+    must not write into a schema it does not understand.
+    """
     applied: list[Migration] = []
-    for migration in MIGRATIONS:
+    for migration in of(component):
         with db.transaction(lock=SCHEMA_LOCK) as tx:
-            if migration.version in applied_versions(tx):
+            done = applied_versions(tx, component)
+            if max(done, default=0) > latest(component):
+                raise SchemaTooNewError(
+                    f"the {component} state is at schema version {max(done)}, this zrmon "
+                    f"knows up to {latest(component)}: upgrade it")
+            if migration.version in done:
                 continue
             for statement in migration.statements(db.dialect):
                 tx.execute(statement)
-            tx.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                       (migration.version, migration.title, now_ns))
+            tx.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
+                       (component, migration.version, migration.title, now_ns))
         applied.append(migration)
     return applied
-
-
-def newer_than_known(db: StateDB) -> int | None:
-    """The database's version when it is ahead of this code (an older replica must not write)."""
-    with db.transaction() as tx:
-        newest = max(applied_versions(tx), default=0)
-    return newest if newest > LATEST else None

@@ -84,7 +84,7 @@ class WriterState:
         """The configured state DB, its schema brought up to date (every writer does it)."""
         db = open_state_db(config.state_url, config.state_dir / FILENAME)
         try:
-            migrate(db, now_ns)
+            migrate(db, "writer", now_ns)
         except BaseException:
             db.close()
             raise

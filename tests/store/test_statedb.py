@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.store.migrations import LATEST, MIGRATIONS, migrate, pending
+from monitor.store.migrations import SchemaTooNewError, latest, migrate, of, pending
 from monitor.store.statedb import PostgresDB, StateDB, StateDBError, open_state_db
 
 
@@ -19,7 +19,7 @@ from monitor.store.statedb import PostgresDB, StateDB, StateDBError, open_state_
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateDB]:
     url = "" if request.param == "sqlite" else request.getfixturevalue("state_url")
     opened = open_state_db(url, tmp_path / "state.sqlite")
-    migrate(opened, 1)
+    migrate(opened, "writer", 1)
     yield opened
     opened.close()
 
@@ -43,12 +43,21 @@ def test_the_same_upserts_and_blobs_on_both_backends(db: StateDB) -> None:
 
 
 def test_migrations_apply_once_and_record_their_versions(db: StateDB) -> None:
-    assert pending(db) == []
-    assert migrate(db, 2) == []
+    assert pending(db, "writer") == []
+    assert migrate(db, "writer", 2) == []
     with db.transaction() as tx:
         versions = [row[0] for row in tx.execute(
-            "SELECT version FROM schema_migrations ORDER BY version").fetchall()]
-    assert versions == [m.version for m in MIGRATIONS] and versions[-1] == LATEST
+            "SELECT version FROM schema_migrations WHERE component = 'writer' "
+            "ORDER BY version").fetchall()]
+    assert versions == [m.version for m in of("writer")] and versions[-1] == latest("writer")
+
+
+def test_a_schema_newer_than_the_code_is_refused(db: StateDB) -> None:
+    with db.transaction() as tx:
+        tx.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
+                   ("writer", latest("writer") + 1, "from the future", 3))
+    with pytest.raises(SchemaTooNewError, match="upgrade"):
+        migrate(db, "writer", 4)
 
 
 def test_an_existing_one_machine_file_is_taken_up_as_it_is(tmp_path: Path) -> None:
@@ -63,7 +72,7 @@ def test_an_existing_one_machine_file_is_taken_up_as_it_is(tmp_path: Path) -> No
     old.commit()
     old.close()
     db = open_state_db("", path)
-    assert [m.version for m in migrate(db, 1)] == [m.version for m in MIGRATIONS]
+    assert [m.version for m in migrate(db, "writer", 1)] == [m.version for m in of("writer")]
     with db.transaction() as tx:
         assert tx.execute('SELECT replica, segment, "offset" FROM offsets').fetchall() == [
             ("", "seg-1", 42)]
