@@ -34,6 +34,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     state = commands.add_parser("state", help="check state files; restore a last good copy")
     state_sub = state.add_subparsers(dest="state_command", required=True)
     state_sub.add_parser("check", help="exit 2 naming every damaged state file")
+    migrate = state_sub.add_parser("migrate", help="bring the state's schema up to date "
+                                   "(each role also does it at start)")
+    migrate.add_argument("--dry-run", action="store_true", help="list what would be applied")
     restore = state_sub.add_parser("restore", help="put a state file's last good copy back "
                                                    "(stop the service first)")
     restore.add_argument("file", type=Path, help="the damaged file, as /readyz names it")
@@ -103,6 +106,8 @@ def cmd_state(config: Config, args: argparse.Namespace) -> int:
     from monitor.core.atomicfile import restore_last_good
     from monitor.store.statefiles import check, problems, state_files
 
+    if args.state_command == "migrate":
+        return _migrate(config, args.dry_run)
     if args.state_command == "check":
         found = problems(config)
         for problem in found:
@@ -113,6 +118,17 @@ def cmd_state(config: Config, args: argparse.Namespace) -> int:
     backup = restore_last_good(args.file)
     check(args.file)
     print(f"restored {args.file} from {backup}")
+    return 0
+
+
+def _migrate(config: Config, dry_run: bool) -> int:
+    from monitor.store.migrations import latest, migrate_all
+
+    where = "PostgreSQL" if config.state_url else str(config.state_dir)
+    for component, migrations in migrate_all(config, time.time_ns(), dry_run=dry_run):
+        verb = "to apply" if dry_run else "applied"
+        done = ", ".join(f"{m.version} ({m.title})" for m in migrations) or "none"
+        print(f"{component}: {verb}: {done}; schema version {latest(component)} in {where}")
     return 0
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from monitor.core.config import Config
 from monitor.core.errors import StateError
-from monitor.store.statedb import Dialect, StateDB, Tx
+from monitor.store.statedb import Dialect, StateDB, Tx, is_postgres_url, open_state_db
 
 SCHEMA_LOCK = "zrmon:schema"
 
@@ -27,7 +28,7 @@ class SchemaTooNewError(StateError):
     """The database was migrated by a newer zrmon than this one."""
 
 
-Component = Literal["writer", "evaluator"]
+Component = Literal["writer", "evaluator", "leader"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         postgresql=("ALTER TABLE kv ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0",),
     ),
+    Migration(
+        "leader", 1, "who leads each role, and the epoch that fences its commits",
+        sqlite=("CREATE TABLE IF NOT EXISTS leaders (role TEXT PRIMARY KEY, epoch INTEGER NOT "
+                "NULL, holder TEXT NOT NULL, since_ns INTEGER NOT NULL)",),
+        postgresql=("CREATE TABLE IF NOT EXISTS leaders (role TEXT PRIMARY KEY, epoch BIGINT NOT "
+                    "NULL, holder TEXT NOT NULL, since_ns BIGINT NOT NULL)",),
+    ),
 )
 
 
@@ -78,7 +86,7 @@ def of(component: Component) -> tuple[Migration, ...]:
 
 
 def latest(component: Component) -> int:
-    return max(m.version for m in of(component))
+    return max((m.version for m in of(component)), default=0)
 
 
 def _ensure_table(tx: Tx) -> None:
@@ -121,3 +129,32 @@ def migrate(db: StateDB, component: Component, now_ns: int) -> list[Migration]:
                        (component, migration.version, migration.title, now_ns))
         applied.append(migration)
     return applied
+
+
+# Where each component lives on one machine (None: nothing to keep without PostgreSQL).
+SQLITE_FILES: dict[Component, str | None] = {
+    "writer": "writer.sqlite", "evaluator": "outbox.sqlite", "leader": None}
+
+
+def open_component(config: Config, component: Component) -> StateDB | None:
+    """The database ``component`` lives in: PostgreSQL when configured, else its file."""
+    if is_postgres_url(config.state_url):
+        return open_state_db(config.state_url, config.state_dir)
+    filename = SQLITE_FILES[component]
+    return None if filename is None else open_state_db("", config.state_dir / filename)
+
+
+def migrate_all(config: Config, now_ns: int, *, dry_run: bool = False,
+                ) -> list[tuple[Component, list[Migration]]]:
+    """Every component's missing migrations (applied unless ``dry_run``), by component."""
+    done: list[tuple[Component, list[Migration]]] = []
+    for component in SQLITE_FILES:
+        db = open_component(config, component) if of(component) else None
+        if db is None:
+            continue
+        try:
+            done.append((component, pending(db, component) if dry_run
+                         else migrate(db, component, now_ns)))
+        finally:
+            db.close()
+    return done

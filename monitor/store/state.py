@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.config import Config
-from monitor.store.migrations import migrate
+from monitor.store.migrations import SQLITE_FILES, migrate
 from monitor.store.statedb import StateDB, Tx, is_postgres_url, open_state_db
 
-FILENAME = "writer.sqlite"
+FILENAME = SQLITE_FILES["writer"] or "writer.sqlite"
 WRITERS_LOCK = "zrmon:writers"
 
 
