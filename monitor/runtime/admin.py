@@ -14,7 +14,7 @@ from prometheus_client.registry import Collector
 
 from monitor.core.config import Config
 from monitor.notify.outbox_metrics import OutboxCollector
-from monitor.runtime.evaluator import evaluator_state
+from monitor.runtime.evaluator import evaluator_leads, evaluator_state
 from monitor.runtime.health import Readiness, influx_check, problem_check, state_check
 from monitor.store.influx import CachedPing, InfluxClient
 from monitor.store.quarantine import Quarantine
@@ -87,9 +87,14 @@ class DiskCollector(Collector):
                                 "Signed events kept in quarantine awaiting replay.",
                                 value=Quarantine(self.config.quarantine_dir).count())
         if self.config.evaluate:
+            state = evaluator_state(self.config)
             yield GaugeMetricFamily(
                 "zrmon_evaluator_up", "1 while every rule group evaluates on time, else 0.",
-                value=1 if evaluator_state(self.config) == "running" else 0)
+                value=1 if state == "running" else 0)
+            yield GaugeMetricFamily(
+                "zrmon_evaluator_leader",
+                "1 while this process leads evaluation, 0 while it stands by (docs/ha.md).",
+                value=1 if evaluator_leads(self.config) else 0)
 
 
 def build_registry(config: Config) -> CollectorRegistry:

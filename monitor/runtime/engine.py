@@ -47,6 +47,7 @@ from monitor.rules.roomstate import RuleStates
 from monitor.runtime.journal import Change, Journal
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.localtime import BuildingZones
+from monitor.store.statedb import Tx
 
 log = logging.getLogger(__name__)
 TICK_S = 10.0   # the dispatcher's clock: group_wait and repeats need not wait for a rule
@@ -82,7 +83,8 @@ class Engine:
 
     @classmethod
     def build(cls, config: Config, rules_dir: Path, env: Mapping[str, str] | None = None,
-              clock: Callable[[], int] = time.time_ns) -> Engine:
+              clock: Callable[[], int] = time.time_ns,
+              fence: Callable[[Tx], None] | None = None) -> Engine:
         groups = load_dir(rules_dir)
         influx = InfluxClient(config, maxsize=influx_pool_size(len(groups)))
         policy = load_policy(rules_dir / "notify.yaml")

@@ -41,6 +41,7 @@ from monitor.core.jsonutil import read_json_state, write_atomic
 from monitor.core.timeutil import NS_PER_S, ns_to_iso
 from monitor.notify.policy import Heartbeat
 from monitor.rules.model import Group
+from monitor.store.statedb import Tx, is_postgres_url
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from monitor.runtime.engine import Engine
 
 log = logging.getLogger("monitor.rules")
+Fence = Callable[[Tx], None]
 STATUS_FILE = "evaluator.json"
 STATUS_EVERY_S = 5.0      # how often the state file is refreshed (and health judged)
 # A state file older than this means the evaluating process is gone or hung.
@@ -162,6 +164,11 @@ def status_path(config: Config) -> Path:
     return config.state_dir / STATUS_FILE
 
 
+def write_standby(config: Config, now_ns: int | None = None) -> None:
+    """Report a standby evaluator (another process leads, :mod:`monitor.runtime.standby`)."""
+    _write_report(config, {"state": "standby", "reason": ""}, now_ns)
+
+
 def write_status(config: Config, problem: str | None, now_ns: int | None = None) -> None:
     """Report the evaluator's state; a disk that cannot take the report is only logged.
 
@@ -169,17 +176,32 @@ def write_status(config: Config, problem: str | None, now_ns: int | None = None)
     report already reads as ``failed`` there. Raising instead would stop the evaluator
     (or, at start, the writer process beside it) for want of a status line.
     """
+    _write_report(config, {"state": "running" if problem is None else "failed",
+                           "reason": problem or ""}, now_ns)
+
+
+def _write_report(config: Config, report: dict[str, str], now_ns: int | None) -> None:
     now = time.time_ns() if now_ns is None else now_ns
     try:
-        write_atomic(status_path(config), {
-            "state": "running" if problem is None else "failed", "reason": problem or "",
-            "updated_ns": now, "updated": ns_to_iso(now), "pid": os.getpid()})
+        write_atomic(status_path(config), {**report, "updated_ns": now, "updated": ns_to_iso(now),
+                                           "pid": os.getpid()})
     except OSError as exc:
         log.warning("evaluator state not written (%s): %s", status_path(config), exc)
 
 
+def evaluator_leads(config: Config, now_ns: int | None = None) -> bool:
+    """Whether this data directory's evaluator leads: it reported lately, not as a standby."""
+    try:
+        status = read_json_state(status_path(config), dict)
+    except StateFileError:
+        return False
+    now = time.time_ns() if now_ns is None else now_ns
+    fresh = (now - int(status.get("updated_ns", 0))) / NS_PER_S <= STALE_AFTER_S
+    return fresh and status.get("state") in ("running", "failed")
+
+
 def evaluator_state(config: Config, now_ns: int | None = None) -> str:
-    """``disabled``, ``starting``, ``running`` or ``failed: <reason>``, for ``/readyz``."""
+    """``disabled``, ``starting``, ``running``, ``standby`` or ``failed: <reason>``."""
     if not config.evaluate:
         return "disabled"
     try:
@@ -192,8 +214,8 @@ def evaluator_state(config: Config, now_ns: int | None = None) -> str:
     age_s = (now - int(status.get("updated_ns", 0))) / NS_PER_S
     if age_s > STALE_AFTER_S:
         return f"failed: the evaluator has not reported for {age_s:.0f}s"
-    if status.get("state") == "running":
-        return "running"
+    if status.get("state") in ("running", "standby"):
+        return str(status["state"])
     return f"failed: {status.get('reason') or 'unknown'}"
 
 
@@ -264,10 +286,12 @@ class EvaluatorStartError(UsageError):
     """The rules could not be loaded; the message is one ``file:line`` line."""
 
 
-def start(config: Config, scheduler: BaseScheduler) -> Engine:
+def start(config: Config, scheduler: BaseScheduler, fence: Fence | None = None) -> Engine:
     """Build the engine and add every job (rules, prune, reports, status, heartbeat).
 
     Returns the engine; :class:`EvaluatorStartError` when the files are broken.
+    ``fence`` runs in every transaction the engine writes in (the leader's check,
+    :mod:`monitor.runtime.standby`).
     """
     import yaml
 
@@ -278,7 +302,7 @@ def start(config: Config, scheduler: BaseScheduler) -> Engine:
     if problem is not None:
         raise EvaluatorStartError(problem)
     try:
-        engine = Engine.build(config, config.rules_dir)
+        engine = Engine.build(config, config.rules_dir, fence=fence)
         schedule_jobs(config, engine, scheduler)
     except (ConfigFileError, ConfigFileErrors, ValueError, yaml.YAMLError, OSError,
             StateFileError) as exc:         # a damaged state file names `zrmon state restore`
@@ -295,14 +319,24 @@ def start_in_background(config: Config) -> Callable[[], None] | None:
     The supervisor refused broken files before starting us, so a failure here
     means they changed since: the receiver keeps ingesting and the evaluator's
     state says ``failed: file:line: …`` (``/readyz``, ``zrmon_evaluator_up``).
+    With shared PostgreSQL state it evaluates only while it leads.
     """
     if not config.evaluate:
         return None
+    if is_postgres_url(config.state_url):
+        from monitor.runtime.standby import Standby
+
+        return Standby(config, lambda lead: evaluate(config, lead.fence)).start_in_background()
+    return evaluate(config)
+
+
+def evaluate(config: Config, fence: Fence | None = None) -> Callable[[], None] | None:
+    """Start the engine on a scheduler thread; its stop function, or None if it did not."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     scheduler = BackgroundScheduler(timezone="UTC")
     try:
-        engine = start(config, scheduler)
+        engine = start(config, scheduler, fence)
     except EvaluatorStartError as exc:
         log.error("rules not loaded, none evaluated: %s", exc)
         write_status(config, f"rules not loaded: {exc}")

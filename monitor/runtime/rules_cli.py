@@ -15,6 +15,7 @@ from typing import Any
 from monitor.core.config import Config
 from monitor.core.exitcodes import EXIT_USAGE
 from monitor.core.timeutil import TimeParseError, ns_to_iso, to_ns
+from monitor.store.statedb import is_postgres_url
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -100,6 +101,8 @@ def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
     from monitor.store.lock import AlreadyRunningError, RoleLock
 
     config = config.with_(evaluate=True)     # evaluating is what this command is for
+    if is_postgres_url(config.state_url):
+        return _scheduler_with_standbys(config, args)
     scheduler = BlockingScheduler(timezone="UTC")
     try:
         lock = RoleLock(config.state_dir, "evaluator").acquire()   # one evaluator per state
@@ -124,6 +127,40 @@ def cmd_scheduler(config: Config, args: argparse.Namespace) -> int:
         scheduler.start()
     finally:
         zoom_stop.set()
+        if admin is not None:
+            admin.shutdown()
+        lock.release()
+    return 0
+
+
+def _scheduler_with_standbys(config: Config, args: argparse.Namespace) -> int:
+    """Shared PostgreSQL state: evaluate while this process leads, stand by otherwise.
+
+    Broken files still end the command at once (exit 2); a standby checks them too,
+    so a failover never lands on a scheduler that cannot evaluate.
+    """
+    from monitor.runtime.evaluator import evaluate, startup_problem
+    from monitor.runtime.standby import Standby
+    from monitor.store.lock import RoleLock
+
+    problem = startup_problem(config.rules_dir)
+    if problem is not None:
+        print(f"zrmon: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    lock = RoleLock(config.state_dir, "evaluator").acquire()   # one per data directory
+    admin = _start_admin(config, args.admin_host, args.admin_port)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(f"zrmon: {config.replica_id()} evaluates from {config.rules_dir} while it leads",
+          file=sys.stderr, flush=True)
+    try:
+        Standby(config, lambda lead: evaluate(config, lead.fence)).run(stop)
+    finally:
         if admin is not None:
             admin.shutdown()
         lock.release()
