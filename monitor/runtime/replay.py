@@ -24,7 +24,7 @@ from monitor.webhooks.privacy import load_salt
 
 
 def replay(config: Config, quarantine: Quarantine, ids: list[str] | None) -> dict[str, Any]:
-    privacy = Privacy(load_salt(config.hash_salt, config.state_dir), config.store_visitor_pii)
+    privacy = Privacy(load_salt(config), config.store_visitor_pii)
     spool = SpoolAppender(config.spool_dir, fsync=True, segment_bytes=config.spool_segment_bytes,
                           max_bytes=config.spool_max_bytes)
     wanted = set(ids) if ids else None

@@ -42,7 +42,7 @@ class Services(Receiver):
                                       config.timestamp_window_s, config.retry_window_s,
                                       config.previous_secret_token.encode("utf-8"),
                                       config.previous_secret_until_s()),
-            privacy=Privacy(load_salt(config.hash_salt, config.state_dir),
+            privacy=Privacy(load_salt(config),
                             config.store_visitor_pii),
             spool=SpoolAppender(config.spool_dir, fsync=config.spool_fsync,
                                 segment_bytes=config.spool_segment_bytes,

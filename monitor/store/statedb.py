@@ -64,10 +64,13 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
-def open_state_db(url: str, sqlite_path: Path) -> StateDB:
-    """PostgreSQL at ``url`` when it names one; otherwise the SQLite file ``sqlite_path``."""
+def open_state_db(url: str, sqlite_path: Path, *, timeout_s: float = 10.0) -> StateDB:
+    """PostgreSQL at ``url`` when it names one; otherwise the SQLite file ``sqlite_path``.
+
+    ``timeout_s``: how long a transaction may wait for a PostgreSQL connection.
+    """
     if is_postgres_url(url):
-        return PostgresDB(url)
+        return PostgresDB(url, timeout_s=timeout_s)
     return SQLiteDB(sqlite_path)
 
 

@@ -12,13 +12,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
-from monitor.core.atomicfile import create_exclusive
+from monitor.core.atomicfile import create_exclusive, write_bytes_atomic
+from monitor.core.config import Config
+from monitor.store.migrations import migrate
+from monitor.store.statedb import StateDBError, is_postgres_url, open_state_db
 
 DROPPED_KEYS = frozenset({"passcode", "join_url", "password"})
 VISITOR_KEYS = frozenset({"visitor_email", "visitor_name"})
+
+SALT_KEY = "pseudonym_salt"   # in the shared state's key/value table
 
 
 PSEUDONYM_PREFIX = "hmac-sha256:"
@@ -81,14 +87,52 @@ def needs_scrub(event: str) -> bool:
     return event.startswith("visitor_management.") or event.endswith("thirdparty_meeting_attempted")
 
 
-def load_salt(configured: str, state_dir: Path) -> bytes:
-    """The configured salt, else one generated once and kept beside the state."""
-    if configured:
-        return configured.encode("utf-8")
-    path = state_dir / "pseudonym.salt"
+def load_salt(config: Config) -> bytes:
+    """The configured salt, else one generated once and kept beside the state.
+
+    With shared PostgreSQL state every replica must pseudonymise alike, so the
+    salt is the database's (the first replica's wins) and the local file is its
+    cache: a replica that has started once keeps accepting while PostgreSQL is down.
+    """
+    if config.hash_salt:
+        return config.hash_salt.encode("utf-8")
+    path = config.state_dir / "pseudonym.salt"
+    if is_postgres_url(config.state_url):
+        return _shared_salt(config, path)
     try:
         return path.read_bytes()
     except FileNotFoundError:
         pass
     create_exclusive(path, secrets.token_hex(32).encode("ascii"))  # one process's salt wins
     return path.read_bytes()
+
+
+def _shared_salt(config: Config, cache: Path) -> bytes:
+    try:
+        cached: bytes | None = cache.read_bytes()
+    except FileNotFoundError:
+        cached = None
+    try:
+        salt = _agree_salt(config, cached or secrets.token_hex(32).encode("ascii"))
+    except StateDBError:
+        if cached is None:
+            raise
+        return cached
+    if salt != cached:
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(cache, salt)
+    return salt
+
+
+def _agree_salt(config: Config, candidate: bytes) -> bytes:
+    """The shared salt: ``candidate`` if no replica set one before."""
+    db = open_state_db(config.state_url, config.state_dir, timeout_s=3.0)
+    try:
+        migrate(db, "writer", time.time_ns())
+        with db.transaction() as tx:
+            tx.execute("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                       (SALT_KEY, candidate.decode("ascii")))
+            row = tx.execute("SELECT value FROM kv WHERE key = ?", (SALT_KEY,)).fetchone()
+    finally:
+        db.close()
+    return str(row[0]).encode("ascii")

@@ -91,7 +91,7 @@ class SpoolSink:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.privacy = Privacy(load_salt(config.hash_salt, config.state_dir),
+        self.privacy = Privacy(load_salt(config),
                                config.store_visitor_pii)
         self.limits = limits_of(config)
         self.spool = SpoolAppender(config.spool_dir, fsync=True,
