@@ -1,7 +1,8 @@
 """The shared state's schema, as numbered migrations per component, applied in order, once.
 
 A component is what one role stores: ``writer`` (spool offsets, digests,
-ingest state) and ``evaluator`` (rule and dispatcher state, the outbox). On
+ingest state), ``evaluator`` (rule and dispatcher state, the outbox) and
+``silences`` (the operators' silences, written by the CLI on any host). On
 one machine each has its own SQLite file in the state directory; with
 PostgreSQL they share one database. ``schema_migrations`` records each
 (component, version) applied. Version 1 of a component is the schema every
@@ -27,7 +28,7 @@ class SchemaTooNewError(StateError):
     """The database was migrated by a newer zrmon than this one."""
 
 
-Component = Literal["writer", "evaluator"]
+Component = Literal["writer", "evaluator", "silences"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE kv ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
         ),
         postgresql=("ALTER TABLE kv ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 0",),
+    ),
+    Migration(
+        "silences", 1, "operator silences (until then silences.json, imported at first open)",
+        sqlite=(
+            "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, matchers TEXT NOT NULL, "
+            "starts_ns BIGINT NOT NULL, ends_ns BIGINT NOT NULL, created_by TEXT NOT NULL, "
+            "comment TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS silences_by_end ON silences (ends_ns)",
+        ),
+        postgresql=(
+            "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, matchers TEXT NOT NULL, "
+            "starts_ns BIGINT NOT NULL, ends_ns BIGINT NOT NULL, created_by TEXT NOT NULL, "
+            "comment TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS silences_by_end ON silences (ends_ns)",
+        ),
     ),
 )
 
