@@ -6,19 +6,28 @@ for the matcher language: exact values, ``~regex``; labels include ``rule``,
 Expiring one ends it now but keeps it listed for a week, so "who silenced
 that, and why?" still has an answer.
 
-The store is one JSON file, ``<data_dir>/state/silences.json``, shared by the
-evaluator process and the CLI. Every call re-reads it (so one process sees the
-other's silences at once), every change is a read-modify-write under an
-exclusive ``flock`` (so two concurrent ``add``\\ s do not lose one) and lands by
-temp file + ``os.replace`` (so a reader never sees half a file).
+The store is the ``silences`` table of the state database
+(:mod:`monitor.store.statedb`): on one machine the SQLite file
+``<data_dir>/state/silences.sqlite``, with ``ZRMON_STATE_URL`` the PostgreSQL
+database every host shares, so ``zrmon silence add`` on any host mutes the
+alert on whichever host evaluates, from its next cycle, and after a failover.
+Every call reads the table afresh (the evaluator's is one SELECT of the silences
+in force); every change runs in one transaction under the silences' lock, so
+two concurrent ``add``\\ s do not lose one. The SQLite file is opened for each
+call and, after each change, copied as its last good copy: a restored or
+replaced file is what the next call reads. A ``silences.json`` left by an
+older version is imported at the first use, then renamed ``.migrated``.
 """
 
 from __future__ import annotations
 
 import builtins
-import fcntl
+import contextlib
 import json
+import logging
+import os
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,15 +35,22 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from monitor.core.atomicfile import read_state, write_bytes_atomic
+from monitor.core.atomicfile import StateFileError, backup_sqlite, check_sqlite, read_state
 from monitor.core.errors import UsageError
 from monitor.notify.matchers import alert_labels, labels_match, matcher_errors
 from monitor.rules.model import Alert
+from monitor.store.migrations import migrate
+from monitor.store.statedb import PostgresDB, SQLiteDB, StateDB, Tx, is_postgres_url
 
-FILENAME = "silences.json"
-FORMAT_VERSION = 1
+FILENAME = "silences.sqlite"
+LEGACY_FILENAME = "silences.json"      # before the state database; imported once
+MIGRATED_SUFFIX = ".migrated"
+SILENCES_LOCK = "zrmon:silences"
+COLUMNS = "id, matchers, starts_ns, ends_ns, created_by, comment"
 # Expired silences stay listed this long (for the record), then are dropped.
 KEEP_EXPIRED_NS = 7 * 86400 * 1_000_000_000
+
+log = logging.getLogger(__name__)
 
 
 class SilenceError(UsageError):
@@ -70,6 +86,16 @@ class Silence:
                    starts_ns=int(data["starts_ns"]), ends_ns=int(data["ends_ns"]),
                    created_by=str(data.get("created_by", "")),
                    comment=str(data.get("comment", "")))
+
+    def to_row(self) -> tuple[str, str, int, int, str, str]:
+        return (self.id, json.dumps(self.matchers, sort_keys=True), self.starts_ns,
+                self.ends_ns, self.created_by, self.comment)
+
+    @classmethod
+    def from_row(cls, row: Iterable[Any]) -> Silence:
+        silence_id, matchers, starts_ns, ends_ns, created_by, comment = row
+        return cls(str(silence_id), {str(k): str(v) for k, v in json.loads(matchers).items()},
+                   int(starts_ns), int(ends_ns), str(created_by), str(comment))
 
 
 def silences(alert: Alert, candidates: Iterable[Silence],
@@ -107,11 +133,17 @@ def _check(matchers: Mapping[str, str]) -> None:
 
 
 class SilenceStore:
-    """Silences in ``<data_dir>/state/silences.json``; ``clock`` gives now in ns."""
+    """Silences in the state database: ``<data_dir>/state/silences.sqlite``, or PostgreSQL
+    at ``state_url``. ``clock`` gives now in ns. Nothing is opened before the first call."""
 
-    def __init__(self, data_dir: Path, clock: Callable[[], int] = time.time_ns) -> None:
+    def __init__(self, data_dir: Path, clock: Callable[[], int] = time.time_ns, *,
+                 state_url: str = "") -> None:
         self.path = data_dir / "state" / FILENAME
+        self.legacy_path = data_dir / "state" / LEGACY_FILENAME
         self.clock = clock
+        self.state_url = state_url
+        self._postgres: PostgresDB | None = None
+        self._ready = False          # schema migrated and silences.json imported
 
     def add(self, matchers: Mapping[str, str], *, ends_ns: int, starts_ns: int | None = None,
             created_by: str = "", comment: str = "") -> Silence:
@@ -120,11 +152,12 @@ class SilenceStore:
         starts = self.clock() if starts_ns is None else starts_ns
         if ends_ns <= starts:
             raise SilenceError("a silence must end after it starts")
-        with self._locked() as current:
-            taken = {silence.id for silence in current}
+        with self._change() as tx:
+            taken = {str(row[0]) for row in tx.execute("SELECT id FROM silences").fetchall()}
             silence = Silence(_new_id(taken), dict(matchers), starts, ends_ns, created_by,
                               comment)
-            current.append(silence)
+            tx.execute(f"INSERT INTO silences ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                       silence.to_row())
         return silence
 
     def list(self, include_expired: bool = False) -> builtins.list[Silence]:
@@ -134,48 +167,126 @@ class SilenceStore:
         return sorted(found, key=lambda s: (s.starts_ns, s.id))
 
     def active(self, now_ns: int | None = None) -> builtins.list[Silence]:
-        """The silences in force now: what the dispatcher needs each cycle."""
+        """The silences in force now: what the dispatcher needs each cycle (one SELECT)."""
         now = self.clock() if now_ns is None else now_ns
-        return [silence for silence in self._read() if silence.active(now)]
+        return self._read("WHERE starts_ns <= ? AND ends_ns > ?", (now, now))
 
     def expire(self, silence_id: str, now_ns: int | None = None) -> Silence:
         """End a silence now; ``silence_id`` may be a unique prefix, as with git."""
         now = self.clock() if now_ns is None else now_ns
-        with self._locked() as current:
-            index = _find(current, silence_id)
-            ended = current[index]
+        with self._change() as tx:
+            current = _select(tx)
+            ended = current[_find(current, silence_id)]
             if not ended.expired(now):
                 ended = replace(ended, ends_ns=max(now, ended.starts_ns))
-                current[index] = ended
+                tx.execute("UPDATE silences SET ends_ns = ? WHERE id = ?",
+                           (ended.ends_ns, ended.id))
         return ended
 
     def get(self, silence_id: str) -> Silence:
         current = self._read()
         return current[_find(current, silence_id)]
 
-    def _read(self) -> builtins.list[Silence]:
-        # Refuse (StateFileError) rather than treat as empty: that would un-silence everything.
-        return read_state(self.path, _parse_silences, list)
+    def close(self) -> None:
+        if self._postgres is not None:
+            self._postgres.close()
+            self._postgres = None
+
+    def _read(self, where: str = "", params: tuple[int, ...] = ()) -> builtins.list[Silence]:
+        with self._transaction() as tx:
+            return _select(tx, where, params)
 
     @contextmanager
-    def _locked(self) -> Iterator[builtins.list[Silence]]:
-        """Read-modify-write under an exclusive lock; written back only if no exception."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            current = self._read()
-            yield current
-            cutoff = self.clock() - KEEP_EXPIRED_NS
-            self._write([silence for silence in current if silence.ends_ns > cutoff])
+    def _change(self) -> Iterator[Tx]:
+        """One write, under the silences' lock; long-expired silences go with it."""
+        with self._transaction(lock=SILENCES_LOCK) as tx:
+            yield tx
+            tx.execute("DELETE FROM silences WHERE ends_ns <= ?",
+                       (self.clock() - KEEP_EXPIRED_NS,))
+        self._keep_last_good()
 
-    def _write(self, current: builtins.list[Silence]) -> None:
-        payload = {"version": FORMAT_VERSION, "silences": [s.to_json() for s in current]}
-        text = json.dumps(payload, indent=1, sort_keys=True)
-        write_bytes_atomic(self.path, text.encode("utf-8"), keep_last_good=True)
+    @contextmanager
+    def _transaction(self, lock: str | None = None) -> Iterator[Tx]:
+        if is_postgres_url(self.state_url):
+            if self._postgres is None:
+                self._postgres = PostgresDB(self.state_url)
+            self._prepare(self._postgres)
+            with self._postgres.transaction(lock=lock) as tx:
+                yield tx
+            return
+        # Refuse (StateFileError) rather than start afresh: that would un-silence everything.
+        check_sqlite(self.path)
+        if not self.path.exists():
+            self._create_sqlite()
+        db = SQLiteDB(self.path)
+        try:
+            self._prepare(db)
+            with db.transaction(lock=lock) as tx:
+                yield tx
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise StateFileError(self.path, f"is not a usable SQLite database ({exc})") from exc
+        finally:
+            db.close()
+
+    def _create_sqlite(self) -> None:
+        """The file with its schema, linked into place whole: a process starting at the
+        same moment must never see it empty (which reads as a lost file)."""
+        temp = self.path.with_name(f".{FILENAME}.{secrets.token_hex(4)}.tmp")
+        try:
+            db = SQLiteDB(temp)
+            try:
+                migrate(db, "silences", self.clock())
+            finally:
+                db.close()
+            with contextlib.suppress(FileExistsError):      # another process was first
+                os.link(temp, self.path)
+        finally:
+            for leftover in (temp, temp.with_name(temp.name + "-wal"),
+                             temp.with_name(temp.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+
+    def _prepare(self, db: StateDB) -> None:
+        """The schema, then the silences of a ``silences.json`` if one is left (once)."""
+        if self._ready:
+            return
+        migrate(db, "silences", self.clock())
+        if self.legacy_path.exists():
+            # Refuse (StateFileError) rather than skip: that would un-silence everything.
+            legacy = read_state(self.legacy_path, _parse_silences, _no_silences)
+            cutoff = self.clock() - KEEP_EXPIRED_NS
+            with db.transaction(lock=SILENCES_LOCK) as tx:
+                tx.executemany(f"INSERT INTO silences ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+                               "ON CONFLICT (id) DO NOTHING",
+                               [s.to_row() for s in legacy if s.ends_ns > cutoff])
+            with contextlib.suppress(FileNotFoundError):   # another process was first
+                self.legacy_path.rename(self.legacy_path.with_name(
+                    LEGACY_FILENAME + MIGRATED_SUFFIX))
+            log.info("%d silences imported from %s", len(legacy), self.legacy_path)
+        self._ready = True
+
+    def _keep_last_good(self) -> None:
+        """On SQLite, the file as just changed becomes its last good copy (if the disk lets)."""
+        if is_postgres_url(self.state_url):
+            return        # PostgreSQL keeps its own copies (WAL, replicas, backups)
+        try:
+            backup_sqlite(self.path)
+        except (OSError, sqlite3.Error, StateFileError) as exc:
+            log.warning("no last good copy of %s this time: %s", self.path, exc)
+
+
+def _select(tx: Tx, where: str = "", params: tuple[int, ...] = ()) -> builtins.list[Silence]:
+    rows = tx.execute(f"SELECT {COLUMNS} FROM silences {where}", params).fetchall()
+    return [Silence.from_row(row) for row in rows]
 
 
 def _parse_silences(data: bytes) -> builtins.list[Silence]:
     return [Silence.from_json(item) for item in json.loads(data)["silences"]]
+
+
+def _no_silences() -> builtins.list[Silence]:
+    return []
 
 
 def _new_id(taken: set[str]) -> str:

@@ -97,7 +97,7 @@ class Engine:
             evaluator=Evaluator(influx, None, write_transitions=False, states=states),
             dispatcher=dispatcher,
             journal=journal,
-            silences=SilenceStore(config.data_dir, clock=clock),
+            silences=SilenceStore(config.data_dir, clock, state_url=config.state_url),
             outbox=outbox,
             deliver=DeliveryWorker(outbox, build_senders(channels), threading.Event()),
             clock=clock,
@@ -214,6 +214,7 @@ class Engine:
 
     def stop(self) -> None:
         self.deliver.stop_event.set()
+        self.silences.close()
 
 
 def influx_pool_size(groups: int, concurrency: int = QUERY_CONCURRENCY) -> int:

@@ -192,27 +192,29 @@ def _start_admin(config: Config, host: str, port: int) -> Any:
 
 
 def cmd_silence(config: Config, args: argparse.Namespace) -> int:
+    from contextlib import closing
+
     from monitor.notify.policy_load import parse_duration_ns
     from monitor.notify.silences import SilenceError, SilenceStore, parse_matchers
 
-    store = SilenceStore(config.data_dir)
-    try:
-        if args.silence_command == "add":
-            now = time.time_ns()
-            silence = store.add(parse_matchers(args.matchers),
-                                ends_ns=now + parse_duration_ns(args.duration),
-                                created_by=args.author, comment=args.comment)
-            print(silence.id)
-            return 0
-        if args.silence_command == "expire":
-            store.expire(args.id)
-            return 0
-    except (SilenceError, ValueError) as exc:
-        print(f"zrmon: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    for item in store.list(include_expired=args.all):
-        print(json.dumps(item.to_json()))
-    return 0
+    with closing(SilenceStore(config.data_dir, state_url=config.state_url)) as store:
+        try:
+            if args.silence_command == "add":
+                now = time.time_ns()
+                silence = store.add(parse_matchers(args.matchers),
+                                    ends_ns=now + parse_duration_ns(args.duration),
+                                    created_by=args.author, comment=args.comment)
+                print(silence.id)
+                return 0
+            if args.silence_command == "expire":
+                store.expire(args.id)
+                return 0
+        except (SilenceError, ValueError) as exc:
+            print(f"zrmon: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        for item in store.list(include_expired=args.all):
+            print(json.dumps(item.to_json()))
+        return 0
 
 
 HANDLERS = {"rules": cmd_rules, "scheduler": cmd_scheduler, "silence": cmd_silence}

@@ -1,7 +1,8 @@
 """The shared state's schema, as numbered migrations per component, applied in order, once.
 
 A component is what one role stores: ``writer`` (spool offsets, digests,
-ingest state) and ``evaluator`` (rule and dispatcher state, the outbox). On
+ingest state), ``evaluator`` (rule and dispatcher state, the outbox) and
+``silences`` (the operators' silences, written by the CLI on any host). On
 one machine each has its own SQLite file in the state directory; with
 PostgreSQL they share one database. ``schema_migrations`` records each
 (component, version) applied. Version 1 of a component is the schema every
@@ -28,7 +29,7 @@ class SchemaTooNewError(StateError):
     """The database was migrated by a newer zrmon than this one."""
 
 
-Component = Literal["writer", "evaluator", "leader"]
+Component = Literal["writer", "evaluator", "leader", "silences"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,21 @@ MIGRATIONS: tuple[Migration, ...] = (
                 "NULL, holder TEXT NOT NULL, since_ns INTEGER NOT NULL)",),
         postgresql=("CREATE TABLE IF NOT EXISTS leaders (role TEXT PRIMARY KEY, epoch BIGINT NOT "
                     "NULL, holder TEXT NOT NULL, since_ns BIGINT NOT NULL)",),
+    ),
+    Migration(
+        "silences", 1, "operator silences (until then silences.json, imported at first open)",
+        sqlite=(
+            "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, matchers TEXT NOT NULL, "
+            "starts_ns BIGINT NOT NULL, ends_ns BIGINT NOT NULL, created_by TEXT NOT NULL, "
+            "comment TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS silences_by_end ON silences (ends_ns)",
+        ),
+        postgresql=(
+            "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, matchers TEXT NOT NULL, "
+            "starts_ns BIGINT NOT NULL, ends_ns BIGINT NOT NULL, created_by TEXT NOT NULL, "
+            "comment TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS silences_by_end ON silences (ends_ns)",
+        ),
     ),
 )
 
@@ -133,7 +149,8 @@ def migrate(db: StateDB, component: Component, now_ns: int) -> list[Migration]:
 
 # Where each component lives on one machine (None: nothing to keep without PostgreSQL).
 SQLITE_FILES: dict[Component, str | None] = {
-    "writer": "writer.sqlite", "evaluator": "outbox.sqlite", "leader": None}
+    "writer": "writer.sqlite", "evaluator": "outbox.sqlite", "leader": None,
+    "silences": "silences.sqlite"}
 
 
 def open_component(config: Config, component: Component) -> StateDB | None:

@@ -1,14 +1,17 @@
-"""Operator silences: matching, the JSON store shared between processes, the CLI helpers."""
+"""Operator silences: matching, the store shared between processes and hosts (a SQLite file,
+or PostgreSQL), the import of an older version's silences.json, the CLI helpers."""
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from monitor.core.atomicfile import StateFileError
+from monitor.core.atomicfile import StateFileError, last_good_path
 from monitor.notify.silences import Silence, SilenceError, SilenceStore, parse_matchers
 from monitor.rules.model import Alert
 
@@ -42,8 +45,32 @@ def clock() -> Clock:
     return Clock()
 
 
+Open = Callable[..., SilenceStore]     # (data_dir=tmp_path, clock=the clock) → a store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path,
+               clock: Clock) -> Iterator[Open]:
+    """Stores on one backend: each call is another process (or, on PostgreSQL, host)."""
+    url = "" if request.param == "sqlite" else request.getfixturevalue("state_url")
+    opened: list[SilenceStore] = []
+
+    def _open(data_dir: Path = tmp_path, store_clock: Callable[[], int] = clock) -> SilenceStore:
+        opened.append(SilenceStore(data_dir, store_clock, state_url=url))
+        return opened[-1]
+
+    yield _open
+    for each in opened:
+        each.close()
+
+
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> SilenceStore:
+def store(open_store: Open) -> SilenceStore:
+    return open_store()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path, clock: Clock) -> SilenceStore:
     return SilenceStore(tmp_path, clock)
 
 
@@ -94,19 +121,19 @@ def test_expire_ends_a_silence_now_and_keeps_it_for_the_record(store: SilenceSto
         store.expire("nope")
 
 
-def test_the_file_is_shared_and_reread_on_each_use(tmp_path: Path, clock: Clock) -> None:
-    cli = SilenceStore(tmp_path, clock)
-    evaluator = SilenceStore(tmp_path, clock)
+def test_the_store_is_shared_and_reread_on_each_use(open_store: Open) -> None:
+    cli = open_store()
+    evaluator = open_store()
     assert evaluator.active(T0) == []
     made = cli.add({"rule": "air/co2-high"}, ends_ns=T0 + MIN, comment="ü")
     assert evaluator.active(T0) == [made]
-    data = json.loads((tmp_path / "state" / "silences.json").read_text())
-    assert data["version"] == 1 and data["silences"][0]["matchers"] == {"rule": "air/co2-high"}
-    assert not list((tmp_path / "state").glob(".silences.*"))      # no temp files left
+    assert evaluator.get(made.id).matchers == {"rule": "air/co2-high"}
+    cli.expire(made.id)
+    assert evaluator.active(T0) == []
 
 
-def test_concurrent_adds_do_not_lose_any(tmp_path: Path, clock: Clock) -> None:
-    stores = [SilenceStore(tmp_path, clock) for _ in range(4)]
+def test_concurrent_adds_do_not_lose_any(open_store: Open) -> None:
+    stores = [open_store() for _ in range(4)]
 
     def add_many(store: SilenceStore) -> None:
         for n in range(10):
@@ -115,6 +142,43 @@ def test_concurrent_adds_do_not_lose_any(tmp_path: Path, clock: Clock) -> None:
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(add_many, stores))
     assert len(stores[0].list()) == 40
+
+
+def test_a_silence_added_on_one_host_mutes_on_another_from_its_next_read(
+        state_url: str, tmp_path: Path, clock: Clock) -> None:
+    cli = SilenceStore(tmp_path / "host-a", clock, state_url=state_url)
+    evaluator = SilenceStore(tmp_path / "host-b", clock, state_url=state_url)
+    try:
+        assert evaluator.active(T0) == []
+        made = cli.add({"room_id": "room-1"}, ends_ns=T0 + 60 * MIN, created_by="ana")
+        [seen] = evaluator.active(T0)
+        assert seen == made and seen.matches(alert())
+        evaluator.expire(made.id[:4], T0 + MIN)           # and back the other way
+        assert cli.active(T0 + MIN) == [] and cli.get(made.id).ends_ns == T0 + MIN
+        assert not (tmp_path / "host-a" / "state" / "silences.sqlite").exists()
+    finally:
+        cli.close()
+        evaluator.close()
+
+
+def test_concurrent_adds_on_two_hosts_both_land(state_url: str, tmp_path: Path,
+                                                clock: Clock) -> None:
+    hosts = [SilenceStore(tmp_path / name, clock, state_url=state_url) for name in "ab"]
+    start = threading.Barrier(2)
+
+    def add(store: SilenceStore) -> Silence:
+        start.wait()
+        return store.add({"room_id": "room-1"}, ends_ns=T0 + MIN)
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            made = list(pool.map(add, hosts))
+        assert made[0].id != made[1].id
+        assert {s.id for s in hosts[0].list()} == {s.id for s in hosts[1].list()} == {
+            s.id for s in made}
+    finally:
+        for host in hosts:
+            host.close()
 
 
 def test_long_expired_silences_are_dropped_on_the_next_write(store: SilenceStore,
@@ -135,11 +199,48 @@ def test_add_refuses_nonsense(store: SilenceStore) -> None:
     assert store.list(include_expired=True) == []
 
 
-def test_an_unreadable_file_is_an_error_not_an_empty_list(store: SilenceStore) -> None:
-    store.path.parent.mkdir(parents=True)
-    store.path.write_text("{not json")
+def legacy_file(data_dir: Path, *silences: Silence) -> Path:
+    """A ``silences.json`` as an older version left it."""
+    path = data_dir / "state" / "silences.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"version": 1, "silences": [s.to_json() for s in silences]}))
+    return path
+
+
+def test_an_older_versions_silences_json_is_imported_once(open_store: Open, tmp_path: Path,
+                                                          clock: Clock) -> None:
+    kept = Silence("0a1b2c3d", {"room_id": "room-1"}, T0, T0 + 60 * MIN, "ana", "HVAC")
+    ended = Silence("4e5f6a7b", {"building": "~H.*"}, T0 - 60 * MIN, T0 - MIN, "bo", "")
+    path = legacy_file(tmp_path, kept, ended)
+    store = open_store()
+    assert store.active(T0) == [kept]
+    assert store.list(include_expired=True) == [ended, kept]
+    assert not path.exists() and path.with_name("silences.json.migrated").exists()
+    store.expire(kept.id)
+    legacy_file(tmp_path, kept)          # imported again (a second copy): nothing overwritten
+    assert open_store().list(include_expired=True) == [ended, store.get(kept.id)]
+    assert store.get(kept.id).ends_ns == T0
+
+
+def test_an_unreadable_silences_json_is_an_error_not_an_empty_list(store: SilenceStore,
+                                                                   tmp_path: Path) -> None:
+    path = legacy_file(tmp_path)
+    path.write_text("{not json")
     with pytest.raises(StateFileError, match=r"silences\.json: is not valid"):
         store.active(T0)
+    assert path.exists()                 # not imported, not renamed: there to be restored
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not a database", b"\x00" * 64])
+def test_a_damaged_database_is_an_error_not_an_empty_list(sqlite_store: SilenceStore,
+                                                          damage: bytes) -> None:
+    sqlite_store.add({"room_id": "room-1"}, ends_ns=T0 + MIN)
+    assert last_good_path(sqlite_store.path).exists()      # each change leaves a good copy
+    sqlite_store.path.write_bytes(damage)
+    with pytest.raises(StateFileError, match=r"silences\.sqlite: (is empty|is not a usable)"):
+        sqlite_store.active(T0)
+    with pytest.raises(StateFileError, match=r"silences\.sqlite"):
+        sqlite_store.add({"room_id": "room-2"}, ends_ns=T0 + MIN)
 
 
 def test_parse_matchers() -> None:

@@ -16,6 +16,7 @@ from support.sqlitelock import Locker
 
 from monitor.core.config import Config
 from monitor.datamodel.points import Point, encode_lines
+from monitor.notify.silences import SilenceStore
 from monitor.runtime.engine import (
     COMMIT_ERROR,
     FIRST_RUN_DELAY_S,
@@ -80,6 +81,31 @@ def test_firing_and_resolved_reach_a_real_webhook_once(config: Config, influx: I
     resolved = sink.wait_for(2)[1].json()
     assert resolved["status"] == "resolved"
     assert resolved["alerts"][0]["value"] == 850          # the value at resolve time
+
+
+def test_a_silence_added_on_another_host_mutes_from_the_next_cycle(
+        config: Config, influx: InfluxClient, rules_dir: Path, sink: HttpSink,
+        state_url: str) -> None:
+    now = time.time()
+    co2(influx, now - 60, 1250)
+    engine = Engine.build(config.with_(state_url=state_url), rules_dir, env={})
+    other_host = SilenceStore(config.data_dir.parent / "other-host", state_url=state_url)
+    try:
+        made = other_host.add({"room_id": "r1"}, starts_ns=int((now - 1) * NS),
+                              ends_ns=int((now + 3600) * NS), comment="window open")
+        [group] = engine.groups
+        engine.run_group(group, at_ns=int(now * NS))
+        engine.tick(at_ns=int((now + 2) * NS))
+        assert engine.deliver.run_once() == 0
+        assert list(engine.dispatcher.suppressed.values()) == ["silenced"]
+        other_host.expire(made.id, now_ns=int((now + 2) * NS))
+        engine.tick(at_ns=int((now + 3) * NS))              # no longer silenced: group_wait
+        engine.tick(at_ns=int((now + 5) * NS))
+        assert engine.deliver.run_once() == 1
+        assert sink.wait_for(1)[0].json()["status"] == "firing"
+    finally:
+        other_host.close()
+        engine.stop()
 
 
 def test_one_job_per_group_plus_the_dispatch_tick(config: Config, rules_dir: Path) -> None:

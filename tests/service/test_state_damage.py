@@ -52,7 +52,7 @@ def test_damaged_files_turn_readyz_503_naming_them_until_restored(config: Config
                  and str(store.path) in svc.readyz()[1], 30, "/readyz to name the file")
         wait_for(lambda: metric(svc.metrics(), "zrmon_state_file_errors") == 1, 30, "the metric")
         admin = requests.get(f"http://127.0.0.1:{svc.admin_port}/readyz", timeout=5)
-        assert admin.status_code == 503 and "silences.json" in admin.text
+        assert admin.status_code == 503 and "silences.sqlite" in admin.text
         _restore(local, store.path)
         wait_for(lambda: svc.readyz()[0] == svc.readyz()[0] == 200, 30,
                  "/readyz after the restore")

@@ -25,7 +25,7 @@ def env(config: Config, monkeypatch: pytest.MonkeyPatch) -> Config:
 def _silences(config: Config) -> Path:
     store = SilenceStore(config.data_dir)
     store.add({"room_id": "r1"}, ends_ns=2**62)
-    store.add({"room_id": "r2"}, ends_ns=2**62)   # the first version is now the last good
+    store.add({"room_id": "r2"}, ends_ns=2**62)   # each change leaves a last good copy
     return store.path
 
 
@@ -96,3 +96,13 @@ def test_only_changed_files_are_read_again(env: Config) -> None:
     [problem] = problems(env, seen)
     assert problem.path == path
     assert [str(p) for p in problems(env)] == [str(problem)]   # and without a memo
+
+
+def test_silences_are_checked_in_their_database_and_an_imported_json_is_not(
+        env: Config) -> None:
+    legacy = env.state_dir / "silences.json"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text('{"version": 1, "silences": []}')
+    path = _silences(env)
+    assert state_files(env) == [path] and problems(env) == []
+    assert legacy.with_name("silences.json.migrated").exists()
