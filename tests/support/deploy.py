@@ -1,7 +1,8 @@
 """Read the deployment files the way Docker Compose, Docker and Grafana do, without them.
 
 There is no Docker engine (nor Compose, nor Grafana) where the tests run, so these
-helpers parse docker-compose.yml, the Dockerfile, .dockerignore, .env.example and the
+helpers parse docker-compose.yml (and docker-compose.ha.yml), the Dockerfile,
+.dockerignore, .env.example (and .env.ha.example), HAProxy's configuration and the
 Grafana provisioning files with the same rules those tools apply — variable
 interpolation, line continuations, ignore patterns — closely enough for the tests to
 check what would actually be started.
@@ -24,9 +25,12 @@ from monitor.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
+COMPOSE_HA = REPO / "docker-compose.ha.yml"
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 ENV_EXAMPLE = REPO / ".env.example"
+ENV_HA_EXAMPLE = REPO / ".env.ha.example"
+HAPROXY_CFG = REPO / "deploy" / "ha" / "haproxy.cfg"
 PROVISIONING = REPO / "dashboards" / "provisioning"
 DATASOURCE_YAML = PROVISIONING / "datasources" / "influxdb.yaml"
 DASHBOARD_PROVIDER_YAML = PROVISIONING / "dashboards" / "zrmon.yaml"
@@ -54,21 +58,21 @@ def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def compose() -> dict[str, Any]:
-    data = load_yaml(COMPOSE)
-    assert isinstance(data, dict), "docker-compose.yml is not a mapping"
+def compose(path: Path = COMPOSE) -> dict[str, Any]:
+    data = load_yaml(path)
+    assert isinstance(data, dict), f"{path.name} is not a mapping"
     return data
 
 
-def services() -> dict[str, dict[str, Any]]:
-    found = compose().get("services")
-    assert isinstance(found, dict) and found, "docker-compose.yml has no services"
+def services(path: Path = COMPOSE) -> dict[str, dict[str, Any]]:
+    found = compose(path).get("services")
+    assert isinstance(found, dict) and found, f"{path.name} has no services"
     return found
 
 
-def zrmon_services() -> dict[str, dict[str, Any]]:
+def zrmon_services(path: Path = COMPOSE) -> dict[str, dict[str, Any]]:
     """The services built from this repo's Dockerfile (their command is zrmon's argv)."""
-    return {name: spec for name, spec in services().items() if "build" in spec}
+    return {name: spec for name, spec in services(path).items() if "build" in spec}
 
 
 def strings(node: Any) -> Iterator[str]:
@@ -115,17 +119,17 @@ def grafana_variables(text: str) -> set[str]:
     return {braced or bare for braced, bare in _GRAFANA_VARIABLE.findall(text)}
 
 
-def env_example() -> dict[str, str]:
+def env_example(path: Path = ENV_EXAMPLE) -> dict[str, str]:
     """``.env.example`` as Compose reads a ``.env`` file: KEY=VALUE lines, # comments."""
     out: dict[str, str] = {}
-    for number, raw in enumerate(ENV_EXAMPLE.read_text(encoding="utf-8").splitlines(), 1):
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         key, sep, value = line.partition("=")
         assert sep and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key), \
-            f".env.example:{number}: not KEY=VALUE: {raw!r}"
-        assert key not in out, f".env.example:{number}: {key} is set twice"
+            f"{path.name}:{number}: not KEY=VALUE: {raw!r}"
+        assert key not in out, f"{path.name}:{number}: {key} is set twice"
         out[key] = value
     return out
 
@@ -192,6 +196,28 @@ _URL = re.compile(r"https?://(?P<host>[^/:'\"\s]+):(?P<port>\d+)(?P<path>/[^'\"\
 def probed_urls(test: list[str]) -> list[tuple[str, int, str]]:
     """(host, port, path) of every URL a healthcheck command requests."""
     return [(m["host"], int(m["port"]), m["path"]) for part in test for m in _URL.finditer(part)]
+
+
+# ------------------------------------------------------------------ HAProxy
+
+def haproxy_sections(path: Path = HAPROXY_CFG) -> dict[str, list[list[str]]]:
+    """HAProxy's configuration: ``"backend NAME"`` (etc.) to its lines, each split in words.
+
+    A section starts at an unindented keyword line; comments and blank lines are dropped.
+    """
+    out: dict[str, list[list[str]]] = {}
+    current: list[list[str]] | None = None
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        if not raw[0].isspace():
+            assert line not in out, f"{path.name}:{number}: section {line!r} twice"
+            current = out[line] = []
+        else:
+            assert current is not None, f"{path.name}:{number}: a setting outside a section"
+            current.append(line.split())
+    return out
 
 
 # ------------------------------------------------------------------ Dockerfile
