@@ -19,6 +19,7 @@ from monitor.core.config import Config
 from monitor.datamodel.points import Point, encode_lines
 from monitor.store.influx import InfluxClient
 from monitor.store.influxd import free_port
+from support.events import encode, signed_headers
 from support.rulesdir import SUMMARY, co2_rule
 from support.sinks import HttpSink
 
@@ -64,6 +65,13 @@ class Service:
             except requests.RequestException:
                 time.sleep(0.1)
         raise AssertionError(f"zrmon serve did not start:\n{self.log_text()}")
+
+    def post(self, event: dict[str, Any], **signing: Any) -> int:
+        """POST one signed event to this service's public listener; the status code."""
+        body = encode(event)
+        answer = requests.post(f"{self.url}/webhooks/zoom", data=body,
+                               headers=signed_headers(body, **signing), timeout=10)
+        return int(answer.status_code)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log and self.log.exists() else ""
