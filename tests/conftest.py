@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from support.events import SECRET, Post, encode, signed_headers
+from support.outboxes import OutboxPlace
 from support.postgres import LocalPostgres
 from support.sinks import HttpSink, start_http_sink
 
@@ -48,6 +49,13 @@ def postgres() -> Iterator[LocalPostgres]:
 def state_url(postgres: LocalPostgres) -> str:
     """A fresh, empty PostgreSQL database of the session's server, for one test."""
     return postgres.create_database(f"state_{next(_db_names)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def outbox_place(request: pytest.FixtureRequest, tmp_path: Path) -> OutboxPlace:
+    """The evaluator's state on each backend: the state dir's SQLite file, then PostgreSQL."""
+    url = "" if request.param == "sqlite" else request.getfixturevalue("state_url")
+    return OutboxPlace(tmp_path / "state", url)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from monitor.core.timeutil import NS_PER_S
 from monitor.notify.channels.kind import DeliveryError, Sender
 from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox, seconds_to_ns
+from monitor.store.statedb import StateDBError
 
 log = logging.getLogger("monitor.notify")
 
@@ -35,7 +36,8 @@ class RetryPolicy:
     """Back-off 10 s, 20 s, 40 s … capped at 10 min; give up 24 h after enqueueing.
 
     ``lease_s`` is how long a notification being sent is hidden from other
-    deliverers (and, after a crash mid-send, how long until it is retried).
+    deliverers, on this host or another (and, after a crash mid-send, how long
+    until it is retried: on PostgreSQL by any deliverer, by the lease's end).
     """
 
     base_delay_s: float = 10.0
@@ -144,8 +146,9 @@ class DeliveryWorker:
     It polls rather than being woken by ``enqueue`` so the outbox stays a
     plain object any process can write to; a second of latency is nothing
     next to a rule's evaluation interval. It never dies of an exception:
-    a broken sender is a failed attempt, a database error is logged and
-    retried on the next tick.
+    a broken sender is a failed attempt, a database error (SQLite's, or
+    ``StateDBError`` while PostgreSQL is down) is logged and retried on the
+    next tick.
     """
 
     def __init__(self, outbox: Outbox, senders: Mapping[str, Sender],
@@ -164,7 +167,7 @@ class DeliveryWorker:
     def run(self) -> None:
         try:
             self.outbox.recover_leases()
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error, StateDBError):
             log.exception("cannot recover leases of a previous process; they run out instead")
         while not self.stop_event.is_set():
             self.run_once()

@@ -1,4 +1,5 @@
-"""A durable outbox: notifications are committed to SQLite first and sent from another thread.
+"""A durable outbox: notifications are committed to the state database first and sent from
+another thread.
 
 Why an outbox rather than sending inline: evaluation must never wait on
 Slack or an SMTP server, and a notification accepted here must survive a
@@ -8,14 +9,20 @@ restart re-emits them all) is a no-op — including after it was sent.
 
 This module is the store: rows, their states (pending, sent, failed) and the
 lease that hides a row being sent. Sending them — order, back-off, giving up —
-is :mod:`monitor.notify.delivery`; the gauges read from the same file are
+is :mod:`monitor.notify.delivery`; the gauges read from the same database are
 :mod:`monitor.notify.outbox_metrics`.
 
 The same database holds the rule engine's state (``state`` table: rule and
 dispatcher state as JSON) and the ``rule_state`` points not yet in InfluxDB
 (``influx_points``), so :meth:`Outbox.commit` stores a transition, its
-notifications and its history point in one SQLite transaction: a crash can
-lose or repeat none of them separately.
+notifications and its history point in one transaction: a crash can lose or
+repeat none of them separately.
+
+The database is the state directory's ``outbox.sqlite`` on one machine, or the
+shared PostgreSQL database (:mod:`monitor.store.statedb`, schema component
+``evaluator``) when several hosts run the monitor. There a row is claimed with
+``FOR UPDATE SKIP LOCKED``, so two deliverers never send one row, and a lease
+left by a process that died runs out after its time like any other.
 """
 
 from __future__ import annotations
@@ -23,53 +30,36 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
 from monitor.core.timeutil import NS_PER_S
 from monitor.notify.message import Notification
+from monitor.store.migrations import migrate
+from monitor.store.statedb import BUSY_TIMEOUT_S, SQLiteDB, StateDB, Tx, open_state_db
 
 log = logging.getLogger("monitor.notify")
 
 FILENAME = "outbox.sqlite"
 LOCK_FILENAME = "outbox.lock"   # held by the process whose worker delivers (see recover_leases)
-BUSY_TIMEOUT_S = 5.0            # every transaction here takes milliseconds: 5 s is a fault
 ItemStatus = Literal["pending", "sent", "failed"]
+Fence = Callable[[Tx], None]    # raises when this process may no longer write (see Outbox)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-    id              TEXT NOT NULL UNIQUE,
-    channel         TEXT NOT NULL,
-    group_key       TEXT NOT NULL,
-    kind            TEXT NOT NULL,
-    notification    TEXT NOT NULL,
-    status          TEXT NOT NULL DEFAULT 'pending',
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    created_ns      INTEGER NOT NULL,
-    next_attempt_ns INTEGER NOT NULL,
-    finished_ns     INTEGER,
-    last_error      TEXT,
-    leased          INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
-CREATE TABLE IF NOT EXISTS state (
-    key             TEXT PRIMARY KEY,
-    value           TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS influx_points (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-    lines           TEXT NOT NULL
-);
-"""
 _COLUMNS = ("id, channel, group_key, kind, notification, status, attempts, created_ns, "
             "next_attempt_ns, finished_ns, last_error")
+_CLAIM = {
+    "sqlite": "UPDATE outbox SET next_attempt_ns = ?, leased = 1 WHERE seq = ? AND "
+              "status = 'pending' AND next_attempt_ns <= ? "
+              "RETURNING notification, attempts, created_ns",
+    # A row another deliverer is claiming right now is skipped, not waited for.
+    "postgresql": "UPDATE outbox SET next_attempt_ns = ?, leased = 1 WHERE seq = (SELECT seq "
+                  "FROM outbox WHERE seq = ? AND status = 'pending' AND next_attempt_ns <= ? "
+                  "FOR UPDATE SKIP LOCKED) RETURNING notification, attempts, created_ns",
+}
 
 
 @dataclass(frozen=True)
@@ -103,29 +93,45 @@ class Claim:
 
 
 class Outbox:
-    """One SQLite file under the state dir; safe to share between the evaluator and the worker.
+    """The outbox tables of one state database; safe to share between the evaluator and the
+    worker.
 
-    Every method takes a short lock around its own transaction; no lock is
-    held while a sender talks to the network.
+    Each method is one short transaction; none is open while a sender talks to
+    the network. ``fence``, when given, is called inside every transaction that
+    writes, before it writes: if it raises, nothing of that transaction is
+    stored and the exception propagates (a replica that lost the lead must not
+    commit or send).
     """
 
-    def __init__(self, state_dir: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.path = state_dir / FILENAME
-        self._lock = threading.Lock()
+    def __init__(self, db: StateDB, fence: Fence | None = None) -> None:
+        self.db = db
+        self.fence = fence
+        self.path: Path | None = db.path if isinstance(db, SQLiteDB) else None
+        self.where = str(self.path) if self.path is not None else "the PostgreSQL state database"
         self._owner: IO[bytes] | None = None
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                  timeout=busy_timeout_s)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
-        _add_column(self.db, "outbox", "leased", "INTEGER NOT NULL DEFAULT 0")
+
+    @classmethod
+    def open(cls, state_dir: Path, url: str = "", *, fence: Fence | None = None,
+             busy_timeout_s: float = BUSY_TIMEOUT_S) -> Outbox:
+        """PostgreSQL at ``url`` if it names one, else ``outbox.sqlite`` in ``state_dir``;
+        its schema brought up to date."""
+        db = open_state_db(url, state_dir / FILENAME, busy_timeout_s=busy_timeout_s)
+        try:
+            migrate(db, "evaluator", time.time_ns())
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, fence)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            yield self.db
+    def _write(self) -> Iterator[Tx]:
+        with self.db.transaction() as tx:
+            if self.fence is not None:
+                self.fence(tx)
+            yield tx
+
+    def _read(self) -> AbstractContextManager[Tx]:
+        return self.db.transaction(write=False)
 
     def enqueue(self, notifications: Iterable[Notification], now: float | None = None) -> int:
         """Store new notifications, due at once; how many were new (known ids are ignored)."""
@@ -137,55 +143,63 @@ class Outbox:
         """Notifications, state rows (``None`` deletes one) and points in ONE transaction.
 
         Either all of it is stored or none (an exception, e.g. ``sqlite3.OperationalError:
-        database is locked``, leaves the database as it was). Returns how many
-        notifications were new.
+        database is locked`` or ``StateDBError``, leaves the database as it was).
+        Returns how many notifications were new.
         """
         now_ns = seconds_to_ns(time.time() if now is None else now)
         rows = [(n.id, n.channel, n.group_key, n.kind,
                  json.dumps(n.to_dict(), ensure_ascii=False, separators=(",", ":")),
                  now_ns, now_ns) for n in notifications]
         added = 0
-        with self._transaction() as db:
+        with self._write() as tx:
             for row in rows:
-                added += db.execute(
-                    "INSERT OR IGNORE INTO outbox (id, channel, group_key, kind, notification,"
-                    " created_ns, next_attempt_ns) VALUES (?, ?, ?, ?, ?, ?, ?)", row).rowcount
+                added += tx.execute(
+                    "INSERT INTO outbox (id, channel, group_key, kind, notification,"
+                    " created_ns, next_attempt_ns) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (id) DO NOTHING", row).rowcount
             for key, value in (state or {}).items():
                 if value is None:
-                    db.execute("DELETE FROM state WHERE key = ?", (key,))
+                    tx.execute("DELETE FROM state WHERE key = ?", (key,))
                 else:
-                    db.execute("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key)"
+                    tx.execute("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key)"
                                " DO UPDATE SET value = excluded.value", (key, value))
-            db.executemany("INSERT INTO influx_points (lines) VALUES (?)",
-                           [(text,) for text in points if text])
+            lines = [(text,) for text in points if text]
+            if lines:
+                tx.executemany("INSERT INTO influx_points (lines) VALUES (?)", lines)
         return added
 
     def load_state(self) -> dict[str, str]:
         """Every state row, as committed last."""
-        with self._lock:
-            return dict(self.db.execute("SELECT key, value FROM state").fetchall())
+        with self._read() as tx:
+            return {str(key): str(value) for key, value in
+                    tx.execute("SELECT key, value FROM state").fetchall()}
 
     def pending_points(self, limit: int = 100) -> list[tuple[int, str]]:
         """The oldest committed point batches not yet written to InfluxDB: (seq, lines)."""
-        with self._lock:
-            return [(int(seq), str(lines)) for seq, lines in self.db.execute(
-                "SELECT seq, lines FROM influx_points ORDER BY seq LIMIT ?", (limit,))]
+        with self._read() as tx:
+            return [(int(seq), str(lines)) for seq, lines in tx.execute(
+                "SELECT seq, lines FROM influx_points ORDER BY seq LIMIT ?",
+                (limit,)).fetchall()]
 
     def drop_points(self, through_seq: int) -> None:
         """Forget batches InfluxDB has accepted (a repeat would only overwrite the same points)."""
-        with self._transaction() as db:
-            db.execute("DELETE FROM influx_points WHERE seq <= ?", (through_seq,))
+        with self._write() as tx:
+            tx.execute("DELETE FROM influx_points WHERE seq <= ?", (through_seq,))
 
     def recover_leases(self) -> int:
         """Make rows leased by a dead process due again; how many. Only as the sole deliverer.
 
-        A lease hides a row being sent from other deliverers. When the process
-        holding it was killed mid-send, waiting out the lease (2 min) only
-        delays the message. The deliverer holds an exclusive ``flock`` on
-        ``outbox.lock`` for its lifetime (the kernel drops it when the process
-        dies, even on SIGKILL): whoever gets it knows no other deliverer is
-        alive, so every lease is stale. Without the lock, leases run out as usual.
+        A lease hides a row being sent from other deliverers; when the process
+        holding it dies mid-send, the lease runs out (2 min) and another
+        deliverer sends the row. On one machine (SQLite) a restart need not
+        wait: the deliverer holds an exclusive ``flock`` on ``outbox.lock``
+        for its lifetime (the kernel drops it when the process dies, even on
+        SIGKILL), so whoever gets it knows no other deliverer is alive and
+        every lease is stale. With PostgreSQL, deliverers on other hosts may be
+        alive: leases always run out instead, and this returns 0.
         """
+        if self.path is None:
+            return 0
         if self._owner is None:
             handle = (self.path.parent / LOCK_FILENAME).open("ab")
             try:
@@ -195,8 +209,8 @@ class Outbox:
                 return 0
             self._owner = handle
         now_ns = time.time_ns()
-        with self._transaction() as db:
-            count = db.execute("UPDATE outbox SET next_attempt_ns = ?, leased = 0 "
+        with self._write() as tx:
+            count = tx.execute("UPDATE outbox SET next_attempt_ns = ?, leased = 0 "
                                "WHERE status = 'pending' AND leased = 1", (now_ns,)).rowcount
         if count:
             log.warning("%d notification(s) were being sent when the last process stopped; "
@@ -207,49 +221,50 @@ class Outbox:
 
     def pending_rows(self) -> list[tuple[int, str, int]]:
         """Every pending row as (seq, channel, next_attempt_ns), oldest first."""
-        with self._lock:
-            return self.db.execute(
+        with self._read() as tx:
+            return [(int(seq), str(channel), int(due)) for seq, channel, due in tx.execute(
                 "SELECT seq, channel, next_attempt_ns FROM outbox WHERE status = 'pending' "
-                "ORDER BY seq").fetchall()
+                "ORDER BY seq").fetchall()]
 
     def claim(self, seq: int, now_ns: int, lease_until_ns: int) -> Claim | None:
-        """Lease one due row so no other deliverer sends it meanwhile; None if it is not due."""
-        with self._transaction() as db:
-            row = db.execute(
-                "UPDATE outbox SET next_attempt_ns = ?, leased = 1 WHERE seq = ? AND "
-                "status = 'pending' AND next_attempt_ns <= ? "
-                "RETURNING notification, attempts, created_ns",
-                (lease_until_ns, seq, now_ns)).fetchone()
+        """Lease one due row so no other deliverer sends it meanwhile; None if it is not due
+        (or, with PostgreSQL, another deliverer is claiming it at this moment).
+
+        The lease is the row's ``next_attempt_ns``: once ``lease_until_ns``
+        has passed the row is due again, whoever leased it and wherever.
+        """
+        with self._write() as tx:
+            row = tx.execute(_CLAIM[tx.dialect], (lease_until_ns, seq, now_ns)).fetchone()
         if row is None:
             return None
         return Claim(seq, _parse(str(row[0])), int(row[1]), int(row[2]))
 
     def mark_sent(self, seq: int, now_ns: int) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, leased = 0, "
+        with self._write() as tx:
+            tx.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, leased = 0, "
                        "finished_ns = ?, last_error = NULL WHERE seq = ?", (now_ns, seq))
 
     def mark_failed(self, seq: int, now_ns: int, error: str, *,
                     attempts: int | None = None) -> None:
         """Failed for good; ``attempts`` None keeps the count (a row never attempted)."""
-        with self._transaction() as db:
+        with self._write() as tx:
             if attempts is None:
-                db.execute("UPDATE outbox SET status = 'failed', finished_ns = ?, leased = 0, "
+                tx.execute("UPDATE outbox SET status = 'failed', finished_ns = ?, leased = 0, "
                            "last_error = ? WHERE seq = ?", (now_ns, error, seq))
             else:
-                db.execute("UPDATE outbox SET status = 'failed', attempts = ?, finished_ns = ?,"
+                tx.execute("UPDATE outbox SET status = 'failed', attempts = ?, finished_ns = ?,"
                            " leased = 0, last_error = ? WHERE seq = ?",
                            (attempts, now_ns, error, seq))
 
     def schedule_retry(self, seq: int, attempts: int, retry_ns: int, error: str) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE outbox SET attempts = ?, next_attempt_ns = ?, leased = 0, "
+        with self._write() as tx:
+            tx.execute("UPDATE outbox SET attempts = ?, next_attempt_ns = ?, leased = 0, "
                        "last_error = ? WHERE seq = ?", (attempts, retry_ns, error, seq))
 
     def expire(self, cutoff_ns: int, now_ns: int) -> list[str]:
         """Pending rows enqueued before ``cutoff_ns`` become failed; the channel of each."""
-        with self._transaction() as db:
-            return [str(row[0]) for row in db.execute(
+        with self._write() as tx:
+            return [str(row[0]) for row in tx.execute(
                 "UPDATE outbox SET status = 'failed', finished_ns = ?, leased = 0, last_error = "
                 "'expired undelivered after max age' || COALESCE(' (last error: ' || "
                 "last_error || ')', '') WHERE status = 'pending' AND created_ns < ? "
@@ -267,15 +282,15 @@ class Outbox:
         return self._items("sent")
 
     def get(self, notification_id: str) -> OutboxItem | None:
-        with self._lock:
-            row = self.db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?",
-                                  (notification_id,)).fetchone()
+        with self._read() as tx:
+            row = tx.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?",
+                             (notification_id,)).fetchone()
         return None if row is None else _item(row)
 
     def _items(self, status: ItemStatus) -> list[OutboxItem]:
-        with self._lock:
-            rows = self.db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE status = ? "
-                                   "ORDER BY seq", (status,)).fetchall()
+        with self._read() as tx:
+            rows = tx.execute(f"SELECT {_COLUMNS} FROM outbox WHERE status = ? "
+                              "ORDER BY seq", (status,)).fetchall()
         return [_item(row) for row in rows]
 
     def forget_before(self, cutoff: float) -> int:
@@ -285,23 +300,15 @@ class Outbox:
         anew, so keep rows longer than any alert stays unchanged (the worker
         uses 30 days).
         """
-        with self._transaction() as db:
-            return db.execute("DELETE FROM outbox WHERE status != 'pending' AND finished_ns < ?",
+        with self._write() as tx:
+            return tx.execute("DELETE FROM outbox WHERE status != 'pending' AND finished_ns < ?",
                               (seconds_to_ns(cutoff),)).rowcount
 
     def close(self) -> None:
-        with self._lock:
-            self.db.close()
-            if self._owner is not None:
-                self._owner.close()
-                self._owner = None
-
-
-def _add_column(db: sqlite3.Connection, table: str, column: str, definition: str) -> None:
-    """Schema upgrade in place: an outbox written by an older version gains the column."""
-    names = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-    if column not in names:
-        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        self.db.close()
+        if self._owner is not None:
+            self._owner.close()
+            self._owner = None
 
 
 def _item(row: tuple[Any, ...]) -> OutboxItem:
@@ -320,8 +327,6 @@ def _parse(text: str) -> Notification | None:
         return Notification.from_dict(json.loads(text))
     except (ValueError, KeyError, TypeError):
         return None
-
-
 
 
 def seconds_to_ns(seconds: float) -> int:

@@ -2,7 +2,8 @@
 
 Apart from the store (:mod:`monitor.notify.outbox`) because it is read from outside
 the process that writes (the admin server's ``/metrics``): read-only, at scrape
-time, and never an error for a scrape when the database is busy.
+time, and never an error for a scrape when the database is busy or down. With
+PostgreSQL the gauges are those of the shared outbox, the same on every host.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from prometheus_client.registry import Collector
 
 from monitor.core.timeutil import NS_PER_S
 from monitor.notify.outbox import FILENAME
+from monitor.store.statedb import StateDBError, is_postgres_url
 
 log = logging.getLogger("monitor.notify")
 
@@ -34,31 +36,57 @@ class OutboxStatus:
             0.0, (now_ns - self.oldest_created_ns) / NS_PER_S)
 
 
-def outbox_status(state_dir: Path) -> OutboxStatus:
-    """Read-only, from any process: what the metrics and health checks report."""
+_DEPTH = "SELECT COUNT(*), MIN(created_ns) FROM outbox WHERE status = 'pending'"
+_POINTS = "SELECT COUNT(*) FROM influx_points"
+
+
+def outbox_status(state_dir: Path, url: str = "") -> OutboxStatus:
+    """Read-only, from any process: what the metrics and health checks report.
+
+    The state database is PostgreSQL at ``url`` when it names one, else the
+    state dir's SQLite file (absent: nothing yet).
+    """
+    if is_postgres_url(url):
+        return _postgres_status(url)
     path = state_dir / FILENAME
     if not path.exists():
         return OutboxStatus(0, None, 0)
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
     try:
-        depth, oldest = db.execute("SELECT COUNT(*), MIN(created_ns) FROM outbox "
-                                   "WHERE status = 'pending'").fetchone()
-        (points,) = db.execute("SELECT COUNT(*) FROM influx_points").fetchone()
+        depth, oldest = db.execute(_DEPTH).fetchone()
+        (points,) = db.execute(_POINTS).fetchone()
     finally:
         db.close()
     return OutboxStatus(int(depth), None if oldest is None else int(oldest), int(points))
 
 
+def _postgres_status(url: str) -> OutboxStatus:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=2) as conn:
+            row = conn.execute(_DEPTH).fetchone()
+            points = conn.execute(_POINTS).fetchone()
+    except psycopg.errors.UndefinedTable:        # no evaluator has started yet
+        return OutboxStatus(0, None, 0)
+    except psycopg.Error as exc:
+        raise StateDBError(f"PostgreSQL: {exc}") from exc
+    assert row is not None and points is not None
+    depth, oldest = row
+    return OutboxStatus(int(depth), None if oldest is None else int(oldest), int(points[0]))
+
+
 class OutboxCollector(Collector):
     """Outbox gauges read from the database at scrape time (like the spool's), never stale."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, url: str = "") -> None:
         self.state_dir = state_dir
+        self.url = url
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            status = outbox_status(self.state_dir)
-        except sqlite3.Error as exc:         # a scrape must not fail on a busy database
+            status = outbox_status(self.state_dir, self.url)
+        except (sqlite3.Error, StateDBError) as exc:   # a scrape must not fail on a busy DB
             log.warning("outbox metrics unavailable: %s", exc)
             return
         yield GaugeMetricFamily("zrmon_outbox_depth", "Notifications waiting to be delivered.",

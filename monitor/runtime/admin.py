@@ -107,7 +107,7 @@ def build_registry(config: Config) -> CollectorRegistry:
         registry = CollectorRegistry()
         registry.register(_Forward(REGISTRY))
     registry.register(DiskCollector(config))
-    registry.register(OutboxCollector(config.state_dir))
+    registry.register(OutboxCollector(config.state_dir, config.state_url))
     return registry
 
 

@@ -47,7 +47,7 @@ from monitor.rules.roomstate import RuleStates
 from monitor.runtime.journal import Change, Journal
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.localtime import BuildingZones
-from monitor.store.statedb import Tx
+from monitor.store.statedb import StateDBError, Tx
 
 log = logging.getLogger(__name__)
 TICK_S = 10.0   # the dispatcher's clock: group_wait and repeats need not wait for a rule
@@ -89,7 +89,7 @@ class Engine:
         influx = InfluxClient(config, maxsize=influx_pool_size(len(groups)))
         policy = load_policy(rules_dir / "notify.yaml")
         channels = load_channels(rules_dir / "channels.yaml", os.environ if env is None else env)
-        outbox = Outbox(config.state_dir)
+        outbox = Outbox.open(config.state_dir, config.state_url, fence=fence)
         journal = Journal(outbox)
         states, dispatcher = journal.restore(groups, policy)
         return cls(
@@ -189,7 +189,7 @@ class Engine:
                     log.error("InfluxDB refused rule transitions, dropped: %s", exc)
                 self.outbox.drop_points(batch[-1][0])
                 written += len(batch)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StateDBError) as exc:
             log.warning("cannot read or drop committed rule transitions (retried): %s", exc)
         finally:
             self.points_lock.release()

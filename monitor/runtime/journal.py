@@ -5,12 +5,14 @@ that says a room resolved, the dispatcher state that says which channel was
 told what, and the notification in the outbox. Saved one after the other, a
 crash in between loses the RESOLVED (the rule state already says inactive,
 so no evaluation will produce it again) or sends a message twice. Here all
-three, and the transition's ``rule_state`` point, go into the outbox's SQLite
-database in one transaction (:meth:`monitor.notify.outbox.Outbox.commit`).
+three, and the transition's ``rule_state`` point, go into the outbox's
+database (SQLite, or the shared PostgreSQL) in one transaction
+(:meth:`monitor.notify.outbox.Outbox.commit`).
 
-A failed commit (``database is locked``, a disk I/O error) is retried with
-back-off; if it still fails, the caller keeps its in-memory state as it was,
-so the next evaluation derives the same transition again and nothing is lost.
+A failed commit (``database is locked``, a disk I/O error, PostgreSQL down:
+``StateDBError``) is retried with back-off; if it still fails, the caller
+keeps its in-memory state as it was, so the next evaluation derives the same
+transition again and nothing is lost.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from monitor.notify.outbox import Outbox
 from monitor.notify.policy import Policy
 from monitor.rules.model import Group
 from monitor.rules.roomstate import RuleStates
+from monitor.store.statedb import StateDBError
 
 log = logging.getLogger("monitor.rules")
 
@@ -84,8 +87,9 @@ class Journal:
         self.last_error: str | None = None     # why the latest commit failed, until one succeeds
 
     @property
-    def state_dir(self) -> Path:
-        return self.outbox.path.parent
+    def state_dir(self) -> Path | None:
+        """Where an older version's JSON state files are (None: PostgreSQL, never had them)."""
+        return None if self.outbox.path is None else self.outbox.path.parent
 
     def commit(self, change: Change, *, retry: bool = True) -> bool:
         """Store the change in one transaction, retrying with back-off; whether it was stored.
@@ -106,7 +110,7 @@ class Journal:
         for attempt in range(1, attempts + 1):
             try:
                 self.outbox.commit(change.notifications, state=rows, points=points)
-            except (sqlite3.Error, OSError) as exc:
+            except (sqlite3.Error, StateDBError, OSError) as exc:
                 STATE_COMMIT_FAILURES.inc()
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 if attempt == attempts:
@@ -149,19 +153,23 @@ class Journal:
                                for group in groups},
                         dispatcher=dispatcher.to_json(), forget_groups=stale)
         if not self.commit(change):
-            raise JournalError(f"cannot store rule state in {self.outbox.path}")
+            raise JournalError(f"cannot store rule state in {self.outbox.where}")
         for path in legacy:     # committed: never read again (kept for inspection)
             path.rename(path.with_name(path.name + MIGRATED_SUFFIX))
         if legacy:
             log.info("moved rule and dispatcher state from %s into %s",
-                     ", ".join(p.name for p in legacy), self.outbox.path.name)
+                     ", ".join(p.name for p in legacy), self.outbox.where)
         return states, dispatcher
 
     def _legacy_paths(self) -> list[Path]:
-        return [self.state_dir / name for name in LEGACY_FILES]
+        state_dir = self.state_dir
+        return [] if state_dir is None else [state_dir / name for name in LEGACY_FILES]
 
     def _from_legacy(self) -> tuple[RuleStates, Mapping[str, Any] | None]:
-        rules_path, dispatcher_path = self._legacy_paths()
+        paths = self._legacy_paths()
+        if not paths:
+            return RuleStates(), None
+        rules_path, dispatcher_path = paths
         states = RuleStates.from_json(_read(rules_path) or {})
         return states, _read(dispatcher_path)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ from monitor.core.errors import ServiceError
 
 Dialect = Literal["sqlite", "postgresql"]
 Params = Sequence[Any]
+BUSY_TIMEOUT_S = 5.0    # SQLite: how long a transaction waits for another's write lock
 
 
 class StateDBError(ServiceError):
@@ -55,7 +57,8 @@ class Tx(Protocol):
 class StateDB(Protocol):
     dialect: Dialect
 
-    def transaction(self, *, lock: str | None = None) -> AbstractContextManager[Tx]: ...
+    def transaction(self, *, lock: str | None = None,
+                    write: bool = True) -> AbstractContextManager[Tx]: ...
 
     def close(self) -> None: ...
 
@@ -64,14 +67,16 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
-def open_state_db(url: str, sqlite_path: Path, *, timeout_s: float = 10.0) -> StateDB:
+def open_state_db(url: str, sqlite_path: Path, *, timeout_s: float = 10.0,
+                  busy_timeout_s: float = BUSY_TIMEOUT_S) -> StateDB:
     """PostgreSQL at ``url`` when it names one; otherwise the SQLite file ``sqlite_path``.
 
-    ``timeout_s``: how long a transaction may wait for a PostgreSQL connection.
+    ``timeout_s``: how long a transaction may wait for a PostgreSQL connection;
+    ``busy_timeout_s``: for SQLite's write lock.
     """
     if is_postgres_url(url):
         return PostgresDB(url, timeout_s=timeout_s)
-    return SQLiteDB(sqlite_path)
+    return SQLiteDB(sqlite_path, busy_timeout_s=busy_timeout_s)
 
 
 class _SQLiteTx:
@@ -88,30 +93,40 @@ class _SQLiteTx:
 
 
 class SQLiteDB:
-    """The one-machine default: a WAL-mode file, each transaction ``BEGIN IMMEDIATE``."""
+    """The one-machine default: a WAL-mode file, each transaction ``BEGIN IMMEDIATE``.
+
+    ``write=False`` begins a deferred transaction instead: a reader of a WAL
+    file never waits for a writer. One connection serves every thread of the
+    process, one transaction at a time.
+    """
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                  timeout=busy_timeout_s)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
 
     @contextmanager
-    def transaction(self, *, lock: str | None = None) -> Iterator[Tx]:
+    def transaction(self, *, lock: str | None = None, write: bool = True) -> Iterator[Tx]:
         del lock    # the file's write lock already serialises every writer
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield _SQLiteTx(self.db)
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield _SQLiteTx(self.db)
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:  # SQLite rolls back by itself on some errors
+                    self.db.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
-        self.db.close()
+        with self._lock:
+            self.db.close()
 
 
 def _pg_sql(sql: str) -> str:
@@ -154,8 +169,10 @@ class PostgresDB:
                                    open=True)
 
     @contextmanager
-    def transaction(self, *, lock: str | None = None) -> Iterator[Tx]:
+    def transaction(self, *, lock: str | None = None, write: bool = True) -> Iterator[Tx]:
         import psycopg
+
+        del write   # MVCC: readers never wait for writers anyway
 
         try:
             with self.pool.connection() as conn, conn.transaction():

@@ -1,5 +1,5 @@
 """Fixtures for notification tests: real HTTP and SMTP servers on 127.0.0.1, a TLS cert,
-an outbox in a temporary state dir and senders to the HTTP server.
+an outbox on each state backend and senders to the HTTP server.
 
 The servers themselves are in :mod:`support.sinks`; this directory is a
 package so its ``conftest`` never shadows ``tests/conftest.py``.
@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.outboxes import OutboxPlace
 from support.sinks import HttpSink, SmtpServers, StartSmtp, TlsFiles, make_tls_files
 
 from monitor.notify.channels.kind import Sender, build_senders
@@ -35,13 +36,16 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 
 
 @pytest.fixture
-def state_dir(tmp_path: Path) -> Path:
-    return tmp_path / "state"
+def state_dir(outbox_place: OutboxPlace) -> Path:
+    return outbox_place.state_dir
 
 
 @pytest.fixture
-def outbox(state_dir: Path) -> Outbox:
-    return Outbox(state_dir)
+def outbox(outbox_place: OutboxPlace) -> Iterator[Outbox]:
+    """An outbox on each backend (``outbox_place``: SQLite, then PostgreSQL)."""
+    box = outbox_place.open()
+    yield box
+    box.close()
 
 
 @pytest.fixture

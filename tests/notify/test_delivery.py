@@ -7,11 +7,13 @@ thread.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
 from support.alerts import T0, make_notification, room_notification
+from support.outboxes import OutboxPlace
 from support.sinks import HttpSink, free_port
 
 from monitor.notify.channels.kind import DeliveryError, Sender, build_senders
@@ -19,6 +21,7 @@ from monitor.notify.channels.webhook import WebhookChannel
 from monitor.notify.delivery import DeliveryWorker, RetryPolicy, deliver_due
 from monitor.notify.message import Notification
 from monitor.notify.outbox import Outbox
+from monitor.store.statedb import PostgresDB
 
 
 def test_a_500_is_retried_with_backoff_until_it_succeeds(outbox: Outbox, http_sink: HttpSink,
@@ -75,9 +78,9 @@ def test_a_400_is_a_permanent_failure(outbox: Outbox, http_sink: HttpSink,
     assert len(http_sink.requests) == 1
 
 
-def test_gives_up_after_the_max_age(tmp_path: Path, http_sink: HttpSink,
+def test_gives_up_after_the_max_age(outbox: Outbox, http_sink: HttpSink,
                                     senders: dict[str, Sender]) -> None:
-    outbox, retry = Outbox(tmp_path), RetryPolicy(max_age_s=60)
+    retry = RetryPolicy(max_age_s=60)
     http_sink.fail_next(10, 503)
     outbox.enqueue([room_notification()], now=T0)
     for offset in (0, 10, 30):                   # the next retry (+40 s) would be past 60 s
@@ -97,17 +100,18 @@ def test_a_notification_older_than_the_max_age_is_never_sent(outbox: Outbox,
     assert http_sink.requests == []
 
 
-def test_a_crash_mid_send_is_retried_after_the_lease(tmp_path: Path, http_sink: HttpSink,
+def test_a_crash_mid_send_is_retried_after_the_lease(outbox_place: OutboxPlace,
+                                                     http_sink: HttpSink,
                                                      senders: dict[str, Sender]) -> None:
     def crash(_: Notification) -> None:
         raise KeyboardInterrupt                 # stands in for the process dying
 
-    first = Outbox(tmp_path)
+    first = outbox_place.open()
     first.enqueue([room_notification()], now=T0)
     with pytest.raises(KeyboardInterrupt):
         deliver_due(first, {"hook": crash}, now=T0)
     first.close()
-    second = Outbox(tmp_path)
+    second = outbox_place.open()                # another process, or another host
     assert deliver_due(second, senders, now=T0 + 60) == 0         # still leased
     assert deliver_due(second, senders, now=T0 + 120) == 1
     assert len(http_sink.requests) == 1
@@ -172,8 +176,8 @@ def test_an_unreadable_row_fails_without_blocking_its_channel(
         outbox: Outbox, http_sink: HttpSink, senders: dict[str, Sender]) -> None:
     broken, fine = room_notification("room-1"), room_notification("room-2")
     outbox.enqueue([broken, fine], now=T0)
-    with outbox.db:                               # e.g. written by a future version
-        outbox.db.execute("UPDATE outbox SET notification = '{}' WHERE id = ?", (broken.id,))
+    with outbox.db.transaction() as tx:           # e.g. written by a future version
+        tx.execute("UPDATE outbox SET notification = '{}' WHERE id = ?", (broken.id,))
     assert deliver_due(outbox, senders, now=T0) == 1
     [failed] = outbox.failed()
     assert (failed.id, failed.notification, failed.last_error) == (
@@ -202,9 +206,8 @@ def test_deliveries_are_counted_by_channel(outbox: Outbox, http_sink: HttpSink,
 # The delivery thread
 
 
-def test_worker_thread_delivers_what_evaluation_enqueues(tmp_path: Path,
+def test_worker_thread_delivers_what_evaluation_enqueues(outbox: Outbox,
                                                          http_sink: HttpSink) -> None:
-    outbox = Outbox(tmp_path / "state")
     senders = build_senders({"hook": WebhookChannel("hook", http_sink.url("/hook"))})
     stop = threading.Event()
     worker = DeliveryWorker(outbox, senders, stop, poll_s=0.02)
@@ -221,9 +224,26 @@ def test_worker_thread_delivers_what_evaluation_enqueues(tmp_path: Path,
     assert outbox.pending() == [] and len(outbox.sent()) == 1
 
 
-def test_worker_survives_a_broken_database(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path)
+def test_worker_survives_a_broken_database(outbox_place: OutboxPlace) -> None:
+    outbox = outbox_place.open()
     outbox.close()                                  # every query now raises
     worker = DeliveryWorker(outbox, {}, threading.Event())
     assert worker.run_once() == 0
+
+
+def test_worker_waits_out_postgresql_being_down(tmp_path: Path) -> None:
+    """StateDBError, like a locked SQLite file: logged, retried on the next tick, no crash."""
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/zrmon"
+    outbox = Outbox(PostgresDB(url, timeout_s=0.2))
+    stop = threading.Event()
+    worker = DeliveryWorker(outbox, {}, stop, poll_s=0.01)
+    assert worker.run_once() == 0
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()                                   # recover_leases, then passes that fail
+    time.sleep(0.5)
+    assert thread.is_alive()
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    outbox.close()
 

@@ -26,6 +26,7 @@ from monitor.runtime.engine import (
 )
 from monitor.runtime.journal import CommitRetry
 from monitor.store.influx import InfluxClient
+from monitor.store.statedb import SQLiteDB
 
 NS = 10**9
 RULES = co2_rule(notify="hook", interval="1m", window="5m", summary=SUMMARY,
@@ -156,8 +157,14 @@ def test_the_pool_grows_with_the_groups(groups: int, size: int) -> None:
 def quick_failing(engine: Engine) -> Engine:
     """Give up fast: the lock is held for the whole attempt (retries have their own test)."""
     engine.journal.retry = CommitRetry(attempts=2, base_delay_s=0.01)
-    engine.outbox.db.execute("PRAGMA busy_timeout = 50")
+    assert isinstance(engine.outbox.db, SQLiteDB)
+    engine.outbox.db.db.execute("PRAGMA busy_timeout = 50")
     return engine
+
+
+def sqlite_path(engine: Engine) -> Path:
+    assert engine.outbox.path is not None
+    return engine.outbox.path
 
 
 def test_a_failed_commit_changes_nothing_and_the_next_run_derives_it_again(
@@ -167,7 +174,7 @@ def test_a_failed_commit_changes_nothing_and_the_next_run_derives_it_again(
     engine = quick_failing(Engine.build(config, rules_dir, env={}))
     [group] = engine.groups
     before = engine.dispatcher.to_json()
-    locker = Locker(engine.outbox.path)
+    locker = Locker(sqlite_path(engine))
     try:
         result = engine.run_group(group, at_ns=int(now * NS))
         engine.tick(at_ns=int((now + 2) * NS))
@@ -187,7 +194,7 @@ def test_a_failed_commit_changes_nothing_and_the_next_run_derives_it_again(
 
     # The resolve is the transition a lost commit used to lose for good.
     co2(influx, now + 350, 850)
-    locker = Locker(engine.outbox.path)
+    locker = Locker(sqlite_path(engine))
     try:
         lost = engine.run_group(group, at_ns=int((now + 400) * NS))
     finally:

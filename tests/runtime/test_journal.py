@@ -1,7 +1,9 @@
-"""The engine's commit logic on a real SQLite file: one transaction, retries, migration, drops.
+"""The engine's commit logic on a real database: one transaction, retries, migration, drops.
 
 A lock held by a second real connection (``BEGIN IMMEDIATE``) is what a
-busy or stuck database looks like to the engine: ``database is locked``.
+busy or stuck SQLite file looks like to the engine: ``database is locked``;
+a PostgreSQL server nobody listens for is one that is down. Tests taking
+``outbox_place`` run on both backends.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 from support.alerts import make_alert
+from support.outboxes import OutboxPlace
+from support.sinks import free_port
 from support.sqlitelock import Locker
 
 from monitor.notify.dispatch import Dispatcher
@@ -23,6 +27,7 @@ from monitor.notify.policy import Policy
 from monitor.rules.model import Group, Rule
 from monitor.rules.roomstate import RoomState, RuleStates
 from monitor.runtime.journal import Change, CommitRetry, Journal
+from monitor.store.statedb import PostgresDB, SQLiteDB
 
 NS = 1_000_000_000
 FAST = CommitRetry(attempts=3, base_delay_s=0.01, max_delay_s=0.05)
@@ -35,9 +40,23 @@ def state_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def outbox(state_dir: Path) -> Iterator[Outbox]:
-    box = Outbox(state_dir, busy_timeout_s=0.05)
+    """SQLite, where another connection's lock and a full disk can be staged."""
+    box = Outbox.open(state_dir, busy_timeout_s=0.05)
     yield box
     box.close()
+
+
+@pytest.fixture
+def shared(outbox_place: OutboxPlace) -> Iterator[Outbox]:
+    """An outbox on each backend."""
+    box = outbox_place.open()
+    yield box
+    box.close()
+
+
+def sqlite_path(outbox: Outbox) -> Path:
+    assert outbox.path is not None
+    return outbox.path
 
 
 def firing_states(*rule_ids: str) -> RuleStates:
@@ -66,8 +85,8 @@ def rows(path: Path, table: str) -> int:
 
 
 
-def test_states_notifications_and_points_are_stored_together(outbox: Outbox,
-                                                            state_dir: Path) -> None:
+def test_states_notifications_and_points_are_stored_together(outbox_place: OutboxPlace) -> None:
+    outbox = outbox_place.open()
     journal = Journal(outbox, FAST)
     dispatcher = Dispatcher(Policy())
     change = Change(rules={"air": firing_states("air/co2-high")},
@@ -76,7 +95,7 @@ def test_states_notifications_and_points_are_stored_together(outbox: Outbox,
     assert journal.commit(change)
     outbox.close()
 
-    again = Outbox(state_dir)
+    again = outbox_place.open()
     stored = again.load_state()
     assert json.loads(stored["rules/air"])["rules"]["air/co2-high"]["r1"]["status"] == "firing"
     assert json.loads(stored["dispatcher"]) == dispatcher.to_json()
@@ -91,7 +110,7 @@ def test_a_locked_database_gets_none_of_it_and_the_commit_says_so(outbox: Outbox
     waits: list[float] = []
     journal = Journal(outbox, FAST, sleep=waits.append)
     failures = REGISTRY.get_sample_value("zrmon_rule_state_commit_failures_total") or 0.0
-    locker = Locker(outbox.path)
+    locker = Locker(sqlite_path(outbox))
     try:
         committed = journal.commit(Change(rules={"air": firing_states("air/co2-high")},
                                           dispatcher={"version": 1, "groups": []},
@@ -102,11 +121,11 @@ def test_a_locked_database_gets_none_of_it_and_the_commit_says_so(outbox: Outbox
     assert waits == [0.01, 0.02]                      # back-off between the three attempts
     assert REGISTRY.get_sample_value("zrmon_rule_state_commit_failures_total") == failures + 3
     assert outbox.load_state() == {}
-    assert rows(outbox.path, "outbox") == rows(outbox.path, "influx_points") == 0
+    assert rows(sqlite_path(outbox), "outbox") == rows(sqlite_path(outbox), "influx_points") == 0
 
 
 def test_a_commit_succeeds_once_the_lock_is_gone(outbox: Outbox) -> None:
-    locker = Locker(outbox.path)
+    locker = Locker(sqlite_path(outbox))
     waits: list[float] = []
 
     def wait_then_release(seconds: float) -> None:
@@ -142,7 +161,8 @@ def test_restore_reads_the_old_json_files_once(outbox: Outbox, state_dir: Path) 
     assert states.get("air/co2-high", "r1").status == "firing"
 
 
-def test_restore_drops_rules_and_groups_no_longer_loaded(outbox: Outbox) -> None:
+def test_restore_drops_rules_and_groups_no_longer_loaded(shared: Outbox) -> None:
+    outbox = shared
     journal = Journal(outbox, FAST)
     assert journal.commit(Change(rules={"air": firing_states("air/co2-high", "air/pm25"),
                                         "old": firing_states("old/gone")}))
@@ -153,23 +173,55 @@ def test_restore_drops_rules_and_groups_no_longer_loaded(outbox: Outbox) -> None
     assert list(json.loads(stored["rules/air"])["rules"]) == ["air/co2-high"]
 
 
-def test_restore_on_an_empty_database_starts_clean(outbox: Outbox) -> None:
-    states, dispatcher = Journal(outbox, FAST).restore([group("air", "co2-high")], Policy())
+def test_restore_on_an_empty_database_starts_clean(shared: Outbox) -> None:
+    states, dispatcher = Journal(shared, FAST).restore([group("air", "co2-high")], Policy())
     assert states.rule_ids() == [] and dispatcher.groups == {}
-    assert set(outbox.load_state()) == {"rules/air", "dispatcher"}
+    assert set(shared.load_state()) == {"rules/air", "dispatcher"}
+
+
+def test_postgresql_down_is_a_failed_commit_retried_with_back_off(tmp_path: Path) -> None:
+    """StateDBError is what a locked SQLite file is: back-off, then False, nothing half-done."""
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/zrmon"
+    waits: list[float] = []
+    journal = Journal(Outbox(PostgresDB(url, timeout_s=0.2)), FAST, sleep=waits.append)
+    failures = REGISTRY.get_sample_value("zrmon_rule_state_commit_failures_total") or 0.0
+    assert not journal.commit(Change(rules={"air": firing_states("air/co2-high")},
+                                     notifications=[note()], points=b"x v=1 1"))
+    assert waits == [0.01, 0.02]
+    assert REGISTRY.get_sample_value("zrmon_rule_state_commit_failures_total") == failures + 3
+    assert journal.last_error is not None and journal.last_error.startswith("StateDBError")
+    journal.outbox.close()
+
+
+def test_the_commit_after_postgresql_comes_back_stores_everything(state_url: str,
+                                                                  tmp_path: Path) -> None:
+    """What failed while it was down is derived again and stored whole by the next commit."""
+    down = Journal(Outbox(PostgresDB(f"postgresql://postgres@127.0.0.1:{free_port()}/x",
+                                     timeout_s=0.2)), FAST, sleep=lambda _: None)
+    change = Change(rules={"air": firing_states("air/co2-high")}, notifications=[note()],
+                    points=b"x v=1 1")
+    assert not down.commit(change)
+    down.outbox.close()
+    outbox = Outbox.open(tmp_path, state_url)
+    assert Journal(outbox, FAST).commit(change)
+    assert [item.id for item in outbox.pending()] == [note().id]
+    assert set(outbox.load_state()) == {"rules/air"} and len(outbox.pending_points()) == 1
+    outbox.close()
 
 
 def test_a_full_disk_is_a_failed_commit_too(outbox: Outbox) -> None:
     """SQLite's own page limit stands in for a full disk: SQLITE_FULL from the real engine."""
-    (pages,) = outbox.db.execute("PRAGMA page_count").fetchone()
-    outbox.db.execute(f"PRAGMA max_page_count = {pages}")
+    assert isinstance(outbox.db, SQLiteDB)
+    connection = outbox.db.db
+    (pages,) = connection.execute("PRAGMA page_count").fetchone()
+    connection.execute(f"PRAGMA max_page_count = {pages}")
     journal = Journal(outbox, FAST, sleep=lambda _: None)
     many = firing_states(*(f"air/rule-{i}" for i in range(500)))
     assert not journal.commit(Change(rules={"air": many}, notifications=[note()]))
     assert journal.last_error is not None and "full" in journal.last_error
     assert outbox.load_state() == {} and outbox.pending() == []
 
-    outbox.db.execute("PRAGMA max_page_count = 1073741823")      # space again
+    connection.execute("PRAGMA max_page_count = 1073741823")     # space again
     assert journal.commit(Change(rules={"air": many}, notifications=[note()]))
     assert journal.last_error is None
     assert [item.id for item in outbox.pending()] == [note().id]

@@ -13,7 +13,7 @@ from support.alerts import T0
 
 def deliver(tmp_path: Path, channel: Channel, *notifications: Notification) -> int:
     """Enqueue ``notifications`` in a new outbox under ``tmp_path``; how many were sent."""
-    outbox = Outbox(tmp_path / "state")
+    outbox = Outbox.open(tmp_path / "state")
     try:
         outbox.enqueue(notifications, now=T0)
         return deliver_due(outbox, build_senders({channel.name: channel}), now=T0)

@@ -34,7 +34,7 @@ def firing() -> Notification:
 
 
 def attempt(tmp_path: Path, channel: EmailChannel) -> Outbox:
-    outbox = Outbox(tmp_path / "state")
+    outbox = Outbox.open(tmp_path / "state")
     outbox.enqueue([firing()], now=T0)
     deliver_due(outbox, build_senders({"mail": channel}), now=T0)
     return outbox

@@ -15,7 +15,7 @@ from monitor.notify.outbox import Outbox
 
 
 def test_log_channel(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    outbox = Outbox(tmp_path)
+    outbox = Outbox.open(tmp_path)
     senders = build_senders({"log": LogChannel("log")})
     firing = make_notification(make_alert(notify=("log",)))
     resolved = make_notification(make_alert(status="resolved", notify=("log",)))
