@@ -195,11 +195,14 @@ class Outbox:
         wait: the deliverer holds an exclusive ``flock`` on ``outbox.lock``
         for its lifetime (the kernel drops it when the process dies, even on
         SIGKILL), so whoever gets it knows no other deliverer is alive and
-        every lease is stale. With PostgreSQL, deliverers on other hosts may be
-        alive: leases always run out instead, and this returns 0.
+        every lease is stale. With PostgreSQL the same holds for a fenced outbox
+        (the leader's, :mod:`monitor.store.leader`): only one leader delivers,
+        and every lease it finds at its start was taken under an earlier epoch,
+        by a leader that can no longer mark the row sent. Without a fence other
+        deliverers may be alive: leases run out instead, and this returns 0.
         """
         if self.path is None:
-            return 0
+            return 0 if self.fence is None else self._recover()
         if self._owner is None:
             handle = (self.path.parent / LOCK_FILENAME).open("ab")
             try:
@@ -208,6 +211,9 @@ class Outbox:
                 handle.close()
                 return 0
             self._owner = handle
+        return self._recover()
+
+    def _recover(self) -> int:
         now_ns = time.time_ns()
         with self._write() as tx:
             count = tx.execute("UPDATE outbox SET next_attempt_ns = ?, leased = 0 "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -195,6 +196,20 @@ def test_on_postgresql_a_lease_runs_out_rather_than_being_recovered(
     claim = alive.claim(seq, seconds_to_ns(T0 + 120), seconds_to_ns(T0 + 240))
     assert claim is not None and claim.notification == room_notification()
     alive.close()
+
+
+def test_a_new_leader_sends_again_what_the_old_one_left_leased(
+        state_url: str, tmp_path: Path) -> None:
+    """A fenced outbox is the only deliverer: leases it finds are a former leader's."""
+    old = Outbox.open(tmp_path / "a", state_url)
+    old.enqueue([room_notification()], now=T0)
+    [(seq, _, _)] = old.pending_rows()
+    assert old.claim(seq, seconds_to_ns(T0), seconds_to_ns(T0 + 120)) is not None
+    old.close()                                         # killed mid-send
+    leader = Outbox.open(tmp_path / "b", state_url, fence=lambda tx: None)
+    assert leader.recover_leases() == 1
+    assert leader.claim(seq, time.time_ns(), time.time_ns() + seconds_to_ns(120)) is not None
+    leader.close()
 
 
 class FencedError(Exception):
