@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     status = spool_commands.add_parser("status", help="depth and age of the oldest entry")
     status.add_argument("--json", action="store_true")
     _config_flags(status)
+    drain = spool_commands.add_parser(
+        "drain", help="write what a replica's spool holds, then exit (e.g. a dead host's disk "
+                      "mounted here; --replica when its data directory lost its id; docs/ha.md)")
+    _config_flags(drain)
 
     quarantine = commands.add_parser("quarantine", help="events that failed validation")
     q_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
@@ -245,6 +249,8 @@ def cmd_spool(config: Config, args: argparse.Namespace) -> int:
     from monitor.store.spool import spool_status
     from monitor.store.state import read_offsets
 
+    if args.spool_command == "drain":
+        return _spool_drain(config)
     status = spool_status(config.spool_dir, read_offsets(config))
     report = {"depth": status.depth, "bytes": status.bytes,
               "oldest_age_s": round(status.oldest_age_s(time.time_ns()), 3)}
@@ -254,6 +260,34 @@ def cmd_spool(config: Config, args: argparse.Namespace) -> int:
         print(f"depth {report['depth']} events, {report['bytes']} bytes, "
               f"oldest {report['oldest_age_s']} s")
     return 0
+
+
+def _spool_drain(config: Config) -> int:
+    """Drain one data directory's spool as its replica would, holding its writer lock.
+
+    With shared PostgreSQL state the offsets are the replica's own, so another
+    host can finish a dead replica's backlog from its disk; the events pair and
+    dedup with everything the live replicas wrote meanwhile.
+    """
+    from monitor.store.spool import spool_status
+    from monitor.store.state import read_offsets
+    from monitor.store.writer import Writer
+
+    lock = RoleLock(config.state_dir, "writer").acquire()     # never beside its own writer
+    try:
+        writer = Writer(config)
+        drained = 0
+        try:
+            while handled := writer.drain_once():
+                drained += handled
+        finally:
+            writer.state.close()
+        left = spool_status(config.spool_dir, read_offsets(config)).depth
+    finally:
+        lock.release()
+    print(f"zrmon: {drained} spooled events of {config.replica_id()} written; {left} left",
+          file=sys.stderr)
+    return 0 if left == 0 else 1
 
 
 def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from support.events import alert_event, sensor_event
 from support.replicas import Replica, location, replicas, room_in
 from support.store import count
 
+from monitor.cli import main
 from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
 
@@ -90,3 +91,21 @@ def test_one_delivery_posted_a_hundred_times_anywhere_counts_once(
     assert count(influx, 'SELECT count("value") FROM "sensor"') == 9
     assert count(influx, 'SELECT count("start_ms") FROM "room_incident"') == 1
     assert count(influx, 'SELECT count("kind_code") FROM "room_alert"') == 1
+
+
+def test_another_host_drains_a_dead_replicas_spool(hosts: list[Replica], influx: InfluxClient,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replica a took the trigger and died before writing it; its disk, mounted elsewhere,
+    is drained there with a's offsets, and the clear b wrote meanwhile pairs with it."""
+    a, b, _ = hosts
+    assert a.post(alert_event(TRIGGERED, T0_MS)) == 200
+    assert b.post(alert_event(CLEARED, T0_MS + 5 * 60_000)) == 200
+    b.drain()
+    a.close()
+    monkeypatch.setenv("ZRMON_DATA_DIR", str(a.config.data_dir))
+    monkeypatch.setenv("ZRMON_STATE_URL", a.config.state_url)
+    monkeypatch.setenv("ZRMON_INFLUX_URL", a.config.influx_url)
+    monkeypatch.setenv("ZRMON_INFLUX_DB", a.config.influx_db)
+    assert main(["spool", "drain"]) == 0
+    assert main(["spool", "drain"]) == 0                   # nothing twice
+    assert [row for row in incidents(influx) if row[1] is not None] == [[T0_MS, 300.0]]
