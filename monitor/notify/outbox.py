@@ -133,6 +133,19 @@ class Outbox:
     def _read(self) -> AbstractContextManager[Tx]:
         return self.db.transaction(write=False)
 
+    def claim_job_run(self, job: str, slot: str, holder: str, now_ns: int) -> bool:
+        """Whether this process runs ``job``'s ``slot`` (a cron time): the first to ask does.
+
+        Scheduled jobs (the prune, reports) run on the leading evaluator; a leader
+        replaced mid-slot must not have the job run again by its successor, so the
+        slot is taken in the leader's own fenced transaction.
+        """
+        with self._write() as tx:
+            taken = tx.execute("INSERT INTO job_runs VALUES (?, ?, ?, ?) "
+                               "ON CONFLICT (job, slot) DO NOTHING",
+                               (job, slot, holder, now_ns)).rowcount
+        return bool(taken)
+
     def enqueue(self, notifications: Iterable[Notification], now: float | None = None) -> int:
         """Store new notifications, due at once; how many were new (known ids are ignored)."""
         return self.commit(notifications, now=now)

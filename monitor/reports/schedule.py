@@ -178,19 +178,30 @@ def report_message(entry: Scheduled, path: Path, sender: str,
     return message
 
 
-def add_report_jobs(config: Config, entries: list[Scheduled], scheduler: Any) -> int:
+Gate = Callable[[str, str], bool]
+"""``gate(job_id, cron)``: whether this process runs the job's current slot (once per slot)."""
+
+
+MISFIRE_GRACE_S = 3600      # a report run this late still runs; later, the next slot
+
+
+def add_report_jobs(config: Config, entries: list[Scheduled], scheduler: Any,
+                    gate: Gate | None = None) -> int:
     """One CronTrigger job per entry already loaded (:func:`load_schedule`)."""
     from apscheduler.triggers.cron import CronTrigger
 
     for entry in entries:
         scheduler.add_job(_job, CronTrigger.from_crontab(entry.cron, timezone="UTC"),
-                          args=(config, entry), id=f"report:{entry.name}", name=entry.name,
-                          replace_existing=True, coalesce=True, max_instances=1,
-                          misfire_grace_time=3600)
+                          args=(config, entry, gate), id=f"report:{entry.name}",
+                          name=entry.name, replace_existing=True, coalesce=True,
+                          max_instances=1, misfire_grace_time=MISFIRE_GRACE_S)
     return len(entries)
 
 
-def _job(config: Config, entry: Scheduled) -> None:
+def _job(config: Config, entry: Scheduled, gate: Gate | None = None) -> None:
+    if gate is not None and not gate(f"report:{entry.name}", entry.cron):
+        log.info("scheduled report %s already ran for this slot", entry.name)
+        return
     try:
         run_job(config, entry, time.time_ns())
     except Exception:

@@ -122,6 +122,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             "IDENTITY PRIMARY KEY, lines TEXT NOT NULL)",
         ),
     ),
+    Migration(
+        "evaluator", 2, "scheduled jobs' runs, so a failover never runs one slot twice",
+        sqlite=("CREATE TABLE IF NOT EXISTS job_runs (job TEXT NOT NULL, slot TEXT NOT NULL, "
+                "holder TEXT NOT NULL, ran_ns INTEGER NOT NULL, PRIMARY KEY (job, slot))",),
+        postgresql=("CREATE TABLE IF NOT EXISTS job_runs (job TEXT NOT NULL, slot TEXT NOT NULL, "
+                    "holder TEXT NOT NULL, ran_ns BIGINT NOT NULL, PRIMARY KEY (job, slot))",),
+    ),
 )
 
 
