@@ -17,8 +17,7 @@ from collections.abc import Callable
 from monitor.core.config import Config
 from monitor.runtime.evaluator import write_standby
 from monitor.store.leader import HEARTBEAT_S, POLL_S, Leadership
-from monitor.store.migrations import migrate
-from monitor.store.statedb import StateDBError, open_state_db
+from monitor.store.statedb import StateDBError
 
 log = logging.getLogger("monitor.rules")
 ROLE = "evaluator"
@@ -56,11 +55,7 @@ class Standby:
         """The leader table must exist before anyone can lead: wait for PostgreSQL."""
         while not stop.is_set():
             try:
-                db = open_state_db(self.config.state_url, self.config.state_dir)
-                try:
-                    migrate(db, "leader", 0)
-                finally:
-                    db.close()
+                self.lead.prepare()
                 return
             except StateDBError as exc:
                 log.warning("waiting for the shared state: %s", exc)

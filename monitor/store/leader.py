@@ -25,7 +25,8 @@ import time
 from typing import Any
 
 from monitor.core.errors import StateError
-from monitor.store.statedb import Tx, lock_key
+from monitor.store.migrations import migrate
+from monitor.store.statedb import PostgresDB, Tx, lock_key
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,15 @@ class Leadership:
         self.epoch: int | None = None
         self._conn: Any = None
         self._lock = threading.Lock()      # the dedicated session is used by one thread at once
+
+    def prepare(self) -> Leadership:
+        """Make sure the ``leaders`` table exists (the schema lock keeps this safe to race)."""
+        db = PostgresDB(self.url, timeout_s=5.0)
+        try:
+            migrate(db, "leader", time.time_ns())
+        finally:
+            db.close()
+        return self
 
     @property
     def leading(self) -> bool:

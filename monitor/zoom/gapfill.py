@@ -49,6 +49,7 @@ from monitor.zoom.backfill import refresh_rollups
 from monitor.zoom.client import ZoomApi
 from monitor.zoom.errors import ZoomError
 from monitor.zoom.models import Room
+from monitor.zoom.onehost import OneHost
 from monitor.zoom.sensor_sink import SpoolSink, Target, spool_positions, wait_drained
 from monitor.zoom.sensor_windows import Cursor, Window, fill_window, windows
 
@@ -219,7 +220,16 @@ class GapFiller:
         return thread
 
     def run(self) -> None:
+        hosts = OneHost(self.config, "zoom-gap-fill")
+        try:
+            self._loop(hosts)
+        finally:
+            hosts.close()
+
+    def _loop(self, hosts: OneHost) -> None:
         while not self.stop.wait(self.interval_s):
+            if not hosts.ours():
+                continue
             try:
                 self.run_once()
             except (ZoomError, InfluxError, OSError) as exc:

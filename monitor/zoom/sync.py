@@ -45,6 +45,7 @@ from monitor.zoom.inventory import (
     read_inventory,
 )
 from monitor.zoom.models import Device, Location, Room
+from monitor.zoom.onehost import OneHost
 
 log = logging.getLogger("monitor.zoom.sync")
 
@@ -266,6 +267,10 @@ class SyncLoop:
     _lock: RoleLock | None = field(default=None, repr=False)
     _syncer: Syncer | None = field(default=None, repr=False)
     _waiting_said: bool = field(default=False, repr=False)
+    _hosts: OneHost = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._hosts = OneHost(self.config, SYNC_ROLE)
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="zoom-sync", daemon=True)
@@ -291,10 +296,11 @@ class SyncLoop:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+        self._hosts.close()
 
     def _own_role(self) -> bool:
         if self._lock is not None:
-            return True
+            return self._hosts.ours()
         try:
             self._lock = RoleLock(self.config.state_dir, SYNC_ROLE).acquire()
         except AlreadyRunningError as exc:
@@ -306,7 +312,7 @@ class SyncLoop:
             log.warning("Zoom registry sync: role lock not taken (next try in %s): %s",
                         self.config.zoom_sync_interval, exc)
             return False
-        return True
+        return self._hosts.ours()
 
     def once(self) -> SyncResult | None:
         """One sync; None when it failed (already logged, in one line)."""
