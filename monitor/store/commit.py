@@ -9,6 +9,8 @@ retry files them again under the same ids, and nothing of the batch is kept.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from monitor.core.metrics import EVENTS_WRITTEN, WRITER_QUARANTINED
 from monitor.ingest.mapping import IngestState
 from monitor.store.pending import Pending, Rejection
@@ -19,31 +21,49 @@ from monitor.store.state import StateBatch
 STATE_KEY = "ingest"   # the ingest state's key in the writer's state file
 
 
+@dataclass
+class Recorded:
+    """A batch recorded in its open transaction; it counts only once that commits."""
+
+    offsets: dict[str, int]
+    kept: list[str]                  # quarantine ids filed for this batch
+    written: int
+    quarantined: int
+
+    def committed(self) -> None:
+        WRITER_QUARANTINED.inc(self.quarantined)
+        EVENTS_WRITTEN.inc(self.written)
+
+    def undo(self, quarantine: Quarantine) -> None:
+        """The transaction did not commit: take the quarantined copies back, so the retry
+        files them again under the same ids and nothing of the batch is kept."""
+        for item_id in self.kept:
+            quarantine.remove(item_id)
+
+
 def commit_batch(state: StateBatch, quarantine: Quarantine, now_ns: int, *,
                  records: list[Record], fresh: list[Pending], undecodable: list[Rejection],
-                 rejected: list[Rejection], work: IngestState | None) -> dict[str, int]:
-    """Quarantine what was refused, then commit offsets, digests and state in one go.
+                 rejected: list[Rejection], work: IngestState | None) -> Recorded:
+    """Quarantine what was refused, then record offsets, digests and state in the batch.
 
-    The offsets committed, per segment; ``work`` is None when the batch left the
-    ingest state as it was.
+    The caller commits the batch's transaction, then calls :meth:`Recorded.committed`
+    (or :meth:`Recorded.undo` when the commit failed); ``work`` is None when the batch
+    left the ingest state as it was.
     """
     refused = {rejection.digest for rejection in rejected}
     # A quarantined event is not "seen": once fixed, its replay must not be skipped.
     stored = [item.digest for item in fresh if item.digest not in refused]
-    offsets = {r.segment: r.end for r in records}
-    kept: list[str] = []
+    recorded = Recorded({r.segment: r.end for r in records}, [], len(fresh) - len(rejected),
+                        len(rejected))
     try:
         for rejection in (*undecodable, *rejected):
-            kept.append(_keep(quarantine, rejection))
-        state.commit(offsets=offsets, digests=stored, now_ns=now_ns,
+            recorded.kept.append(_keep(quarantine, rejection))
+        state.commit(offsets=recorded.offsets, digests=stored, now_ns=now_ns,
                      values=None if work is None else {STATE_KEY: work.to_json()})
     except BaseException:
-        for item_id in kept:   # the retry quarantines them again, under the same ids
-            quarantine.remove(item_id)
+        recorded.undo(quarantine)
         raise
-    WRITER_QUARANTINED.inc(len(rejected))
-    EVENTS_WRITTEN.inc(len(fresh) - len(rejected))
-    return offsets
+    return recorded
 
 
 def _keep(quarantine: Quarantine, rejection: Rejection) -> str:

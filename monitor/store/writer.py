@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from monitor.core.atomicfile import StateFileError, backup_sqlite, check_sqlite
 from monitor.core.config import Config
@@ -25,7 +26,7 @@ from monitor.core.metrics import WRITE_ERRORS, WRITER_STORAGE_ERRORS
 from monitor.datamodel.measurements import SENSOR_EVENT
 from monitor.ingest.mapping import IngestState
 from monitor.store.careful import write_each
-from monitor.store.commit import STATE_KEY, commit_batch
+from monitor.store.commit import STATE_KEY, Recorded, commit_batch
 from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.pending import Pending, Rejection, decode, fresh, map_all
 from monitor.store.pointwriter import PointWriter, ops
@@ -49,6 +50,14 @@ class Backoff:
 
     def reset(self) -> None:
         self.delay = self.first
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One batch as recorded in its transaction: what becomes true once it commits."""
+
+    recorded: Recorded
+    work: IngestState | None       # the new ingest state; None when the batch left it as it was
 
 
 class Writer:
@@ -132,9 +141,20 @@ class Writer:
         retry maps the same events against the same state and yields the same points.
         """
         pending, undecodable = decode(records)
-        with self.state.batch() as batch:
-            self._refresh(batch)
-            self._apply(batch, records, pending, undecodable)
+        applied: Applied | None = None
+        try:
+            with self.state.batch() as batch:
+                self._refresh(batch)
+                applied = self._apply(batch, records, pending, undecodable)
+        except BaseException:
+            if applied is not None:        # recorded, but the transaction did not commit
+                applied.recorded.undo(self.quarantine)
+            raise
+        applied.recorded.committed()
+        if applied.work is not None:
+            self.ingest = applied.work
+            self.ingest_version += 1
+        self.reader.advance(applied.recorded.offsets)
         self.backoff.reset()
 
     def _refresh(self, batch: StateBatch) -> None:
@@ -145,7 +165,9 @@ class Writer:
             self.ingest_version = version
 
     def _apply(self, batch: StateBatch, records: list[Record], pending: list[Pending],
-               undecodable: list[Rejection]) -> None:
+               undecodable: list[Rejection]) -> Applied:
+        """Write the batch's points and record it in ``batch``; nothing changes here until
+        the caller's transaction commits."""
         new = fresh(pending, batch)
         stateful = any(item.event.get("event") != SENSOR_EVENT for item in new)
         work = self.ingest.copy() if stateful else self.ingest
@@ -163,13 +185,10 @@ class Writer:
                 WRITE_ERRORS.labels("rejected").inc()
                 log.warning("InfluxDB refused the batch (%s); writing events one by one", exc)
                 work, rejected = write_each(new, self.ingest, self.points)
-        offsets = commit_batch(batch, self.quarantine, self.clock(), records=records,
-                               fresh=new, undecodable=undecodable, rejected=rejected,
-                               work=work if stateful else None)
-        if stateful:
-            self.ingest = work
-            self.ingest_version += 1
-        self.reader.advance(offsets)
+        recorded = commit_batch(batch, self.quarantine, self.clock(), records=records,
+                                fresh=new, undecodable=undecodable, rejected=rejected,
+                                work=work if stateful else None)
+        return Applied(recorded, work if stateful else None)
 
     # -- housekeeping -----------------------------------------------------------------
     def _prune_seen(self) -> None:

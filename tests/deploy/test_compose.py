@@ -9,10 +9,10 @@ application does not read.
 from __future__ import annotations
 
 import re
-from dataclasses import fields
 
 import pytest
 from support.deploy import (
+    CONFIG_ENV,
     REPO,
     MissingVariableError,
     command,
@@ -33,7 +33,6 @@ from support.deploy import (
 
 from monitor.core.config import Config
 
-CONFIG_ENV = {spec.metadata["env"] for spec in fields(Config)}
 LONG_RUNNING_RESTART = {"always", "unless-stopped"}
 ONE_SHOT_RESTART = {"no", "on-failure"}
 # The stack's own credentials: Compose must refuse to start without them, and the

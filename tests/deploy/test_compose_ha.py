@@ -10,13 +10,13 @@ variable the operator was never told about.
 from __future__ import annotations
 
 import re
-from dataclasses import fields
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 from support.deploy import (
     COMPOSE_HA,
+    CONFIG_ENV,
     ENV_HA_EXAMPLE,
     HAPROXY_CFG,
     REPO,
@@ -40,7 +40,6 @@ from support.deploy import (
 
 from monitor.core.config import Config
 
-CONFIG_ENV = {spec.metadata["env"] for spec in fields(Config)}
 RECEIVERS = ("receiver-1", "receiver-2")
 SCHEDULERS = ("scheduler-1", "scheduler-2")
 REPLICAS = RECEIVERS + SCHEDULERS

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+
 import pytest
 from support.events import alert_event, sensor_event
 from support.store import count, drain, readings
 
 from monitor.core.config import Config
 from monitor.store.influx import InfluxClient
-from monitor.store.state import StateBatch
+from monitor.store.state import StateBatch, WriterState
 from monitor.store.writer import Writer
 
 
@@ -54,4 +58,27 @@ def test_crash_before_commit_replays_without_duplicates(post, config: Config,
     assert drain(again) == 2
     again.state.close()
     assert readings(influx) == 9
+    assert count(influx, 'SELECT count("start_ms") FROM "room_incident"') == 1
+
+
+def test_a_commit_that_fails_at_the_end_leaves_the_batch_to_the_retry(
+        post, config: Config, influx: InfluxClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Everything was recorded in the transaction, then COMMIT failed (a full disk): the
+    writer must not move past the batch, or the events would wait for a restart."""
+    post(alert_event(1, 1_793_527_200))
+    writer = Writer(config, influx)
+    real = WriterState.batch
+
+    @contextlib.contextmanager
+    def failing_commit(self: WriterState) -> Iterator[StateBatch]:
+        with real(self) as batch:
+            yield batch
+            raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(WriterState, "batch", failing_commit)
+    with pytest.raises(sqlite3.OperationalError):
+        writer.drain_once()
+    monkeypatch.undo()
+    assert drain(writer) == 1                       # the same batch, again, in this process
+    writer.state.close()
     assert count(influx, 'SELECT count("start_ms") FROM "room_incident"') == 1

@@ -15,13 +15,14 @@ import json
 import re
 import shlex
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
 from monitor.cli import build_parser
+from monitor.core.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
@@ -50,6 +51,7 @@ _VARIABLE = re.compile(
 _GRAFANA_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
+CONFIG_ENV = {spec.metadata["env"] for spec in fields(Config)}   # every setting's variable
 class MissingVariableError(KeyError):
     """A ``${NAME:?…}`` whose variable is unset or empty: Compose refuses to start."""
 
