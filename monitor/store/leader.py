@@ -117,7 +117,14 @@ class Leadership:
                                  f"(epoch {epoch}, now {None if row is None else row[0]})")
 
     def release(self) -> None:
+        """Let go now: unlock explicitly, so a standby need not wait for the session to end."""
         with self._lock:
+            if self._conn is not None and self.epoch is not None:
+                try:
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)",
+                                       (lock_key(f"zrmon:leader:{self.role}"),))
+                except Exception:   # a dead session released it already
+                    log.debug("leader lock already gone", exc_info=True)
             self._drop(None)
 
     def _drop(self, why: str | None) -> None:
