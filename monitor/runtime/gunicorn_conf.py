@@ -10,6 +10,8 @@ import contextlib
 import os
 from typing import Any
 
+from monitor.webhooks.receiver import EXTENSION as RECEIVER
+
 worker_class = "gthread"
 keepalive = 75          # Zoom reuses connections; longer than typical LB idle timeouts
 graceful_timeout = 20
@@ -26,7 +28,7 @@ control_socket_disable = True
 def worker_exit(server: Any, worker: Any) -> None:
     """Seal this worker's spool segment so the writer can delete it once drained."""
     app = getattr(worker, "wsgi", None)
-    services = getattr(app, "extensions", {}).get("zrmon") if app is not None else None
+    services = getattr(app, "extensions", {}).get(RECEIVER) if app is not None else None
     if services is not None:
         with contextlib.suppress(OSError):
             services.spool.close()

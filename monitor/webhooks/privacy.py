@@ -115,6 +115,8 @@ def _shared_salt(config: Config, cache: Path) -> bytes:
     try:
         salt = _agree_salt(config, cached or secrets.token_hex(32).encode("ascii"))
     except StateDBError:
+        if cached is None and cache.exists():   # another process of this replica cached it
+            return cache.read_bytes()
         if cached is None:
             raise
         return cached
