@@ -1,4 +1,5 @@
-"""``zrmon influx setup|backfill|prune``: retention policies, rollups, raw-data pruning."""
+"""``zrmon influx setup|backfill|prune``: retention policies, rollups, raw-data pruning;
+``zrmon state check|migrate|export|import|restore``: the state files and database."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.core.config import Config
+from monitor.core.errors import UsageError
 from monitor.core.exitcodes import EXIT_USAGE
+
+if TYPE_CHECKING:
+    from monitor.store.transfer import Moved
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -31,12 +36,23 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                                          "(the scheduler does it daily)")
     for parser in (setup, backfill, prune):
         config_flags(parser)
-    state = commands.add_parser("state", help="check state files; restore a last good copy")
+    state = commands.add_parser("state", help="check, migrate, export and import the state; "
+                                         "restore a last good copy")
     state_sub = state.add_subparsers(dest="state_command", required=True)
     state_sub.add_parser("check", help="exit 2 naming every damaged state file")
     migrate = state_sub.add_parser("migrate", help="bring the state's schema up to date "
                                    "(each role also does it at start)")
     migrate.add_argument("--dry-run", action="store_true", help="list what would be applied")
+    export = state_sub.add_parser("export", help="every component's state as one JSON-lines "
+                                  "document (stop the service first)")
+    export.add_argument("--out", type=Path, metavar="FILE",
+                        help="write it to FILE (default: standard output)")
+    load = state_sub.add_parser("import", help="load an export into the PostgreSQL database "
+                                "of ZRMON_STATE_URL (stop the service first)")
+    load.add_argument("file", type=Path, help="what `zrmon state export` wrote")
+    load.add_argument("--force", action="store_true",
+                      help="replace the state the database already holds for the "
+                           "document's components (default: refuse)")
     restore = state_sub.add_parser("restore", help="put a state file's last good copy back "
                                                    "(stop the service first)")
     restore.add_argument("file", type=Path, help="the damaged file, as /readyz names it")
@@ -108,6 +124,10 @@ def cmd_state(config: Config, args: argparse.Namespace) -> int:
 
     if args.state_command == "migrate":
         return _migrate(config, args.dry_run)
+    if args.state_command == "export":
+        return _export(config, args.out)
+    if args.state_command == "import":
+        return _import(config, args.file, args.force)
     if args.state_command == "check":
         found = problems(config)
         for problem in found:
@@ -129,6 +149,55 @@ def _migrate(config: Config, dry_run: bool) -> int:
         verb = "to apply" if dry_run else "applied"
         done = ", ".join(f"{m.version} ({m.title})" for m in migrations) or "none"
         print(f"{component}: {verb}: {done}; schema version {latest(component)} in {where}")
+    return 0
+
+
+def _export(config: Config, out: Path | None) -> int:
+    from monitor.store.transfer import export_state
+
+    if out is None:
+        moved = export_state(config, sys.stdout, time.time_ns())
+    else:
+        moved = _export_to(config, out)
+    for item in moved:
+        print(f"{item.component}: exported {item.counts()} (schema version "
+              f"{item.schema_version}) from {item.where}", file=sys.stderr)
+    return 0
+
+
+def _export_to(config: Config, out: Path) -> list[Moved]:
+    """Whole or not at all: streamed into a temp file beside ``out``, synced, renamed over it."""
+    import os
+    import tempfile
+
+    from monitor.core.atomicfile import fsync_directory
+    from monitor.store.transfer import export_state
+
+    try:
+        fd, temp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+    except OSError as exc:
+        raise UsageError(f"--out {out}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            moved = export_state(config, stream, time.time_ns())
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, out)
+    finally:
+        Path(temp).unlink(missing_ok=True)
+    fsync_directory(out.parent)
+    return moved
+
+
+def _import(config: Config, path: Path, force: bool) -> int:
+    from monitor.store.transfer import import_state
+
+    for item in import_state(config, path, time.time_ns(), force=force):
+        print(f"{item.component}: imported {item.counts()} into {item.where} (schema version "
+              f"{item.schema_version})")
+        if "offsets" in item.rows:
+            print(f"{item.component}: spool offsets of this host are under replica "
+                  f"{config.replica_id()}")
     return 0
 
 
