@@ -292,6 +292,8 @@ def _spool_drain(config: Config) -> int:
 
 def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
     quarantine = Quarantine(config.quarantine_dir)
+    if args.quarantine_command == "list" and config.state_url:
+        return _quarantine_list_shared(config, args.json)
     if args.quarantine_command == "list":
         return _quarantine_list(quarantine, args.json)
     from monitor.runtime.replay import replay
@@ -299,6 +301,31 @@ def cmd_quarantine(config: Config, args: argparse.Namespace) -> int:
     result = replay(config, quarantine, args.ids or None)
     print(json.dumps(result))
     return 0 if not result["still_invalid"] and not result["missing"] else 1
+
+
+def _quarantine_list_shared(config: Config, as_json: bool) -> int:
+    """Every replica's quarantine, from the shared index; replay runs on the replica named."""
+    from dataclasses import asdict
+
+    from monitor.store.migrations import migrate
+    from monitor.store.quarantine_index import indexed
+    from monitor.store.statedb import open_state_db
+
+    db = open_state_db(config.state_url, config.state_dir)
+    try:
+        migrate(db, "writer", time.time_ns())
+        items = indexed(db)
+    finally:
+        db.close()
+    if as_json:
+        print(json.dumps([asdict(item) for item in items], indent=2))
+        return 0
+    if not items:
+        print("quarantine is empty on every replica")
+    for item in items:
+        print(f"{item.id}  {item.replica:<16} {item.event or '?':<45} {item.reason:<18} "
+              f"{item.fields or '-'}")
+    return 0
 
 
 def _quarantine_list(quarantine: Quarantine, as_json: bool) -> int:

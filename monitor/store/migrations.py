@@ -129,6 +129,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         postgresql=("CREATE TABLE IF NOT EXISTS job_runs (job TEXT NOT NULL, slot TEXT NOT NULL, "
                     "holder TEXT NOT NULL, ran_ns BIGINT NOT NULL, PRIMARY KEY (job, slot))",),
     ),
+    Migration(
+        "writer", 3, "an index of every replica's quarantined events",
+        sqlite=("CREATE TABLE IF NOT EXISTS quarantine_index (replica TEXT NOT NULL, "
+                "id TEXT NOT NULL, received_ns INTEGER NOT NULL, event TEXT NOT NULL, "
+                "reason TEXT NOT NULL, fields TEXT NOT NULL, PRIMARY KEY (replica, id))",),
+        postgresql=("CREATE TABLE IF NOT EXISTS quarantine_index (replica TEXT NOT NULL, "
+                    "id TEXT NOT NULL, received_ns BIGINT NOT NULL, event TEXT NOT NULL, "
+                    "reason TEXT NOT NULL, fields TEXT NOT NULL, PRIMARY KEY (replica, id))",),
+    ),
 )
 
 

@@ -50,6 +50,7 @@ TABLES: tuple[Table, ...] = (
     Table("evaluator", "outbox", ("seq",), identity="seq"),
     Table("evaluator", "state", ("key",)),
     Table("evaluator", "influx_points", ("seq",), identity="seq"),
+    Table("evaluator", "job_runs", ("job", "slot")),
     Table("silences", "silences", ("id",)),
 )
 MOVED: tuple[Component, ...] = ("writer", "evaluator", "silences")   # not "leader"

@@ -31,6 +31,7 @@ from monitor.store.influx import InfluxClient, InfluxError
 from monitor.store.pending import Pending, Rejection, decode, fresh, map_all
 from monitor.store.pointwriter import PointWriter, ops
 from monitor.store.quarantine import Quarantine
+from monitor.store.quarantine_index import sync_index
 from monitor.store.spool import Record, list_segments
 from monitor.store.spoolreader import SpoolReader
 from monitor.store.state import FILENAME as STATE_FILENAME
@@ -38,6 +39,7 @@ from monitor.store.state import StateBatch, WriterState
 from monitor.store.statedb import StateDBError, is_postgres_url
 
 log = logging.getLogger(__name__)
+QUARANTINE_INDEX_S = 5.0      # how often a replica lists its quarantine in the shared state
 
 
 class Backoff:
@@ -76,6 +78,7 @@ class Writer:
         self.points = PointWriter(self.influx)
         self.backoff = Backoff()
         self._last_prune = 0.0
+        self._last_index = 0.0
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> None:
@@ -130,6 +133,7 @@ class Writer:
             self._process(records)
         self.reader.drop_drained(segments)
         self._prune_seen()
+        self._index_quarantine()
         return len(records)
 
     # -- one batch --------------------------------------------------------------------
@@ -191,6 +195,13 @@ class Writer:
         return Applied(recorded, work if stateful else None)
 
     # -- housekeeping -----------------------------------------------------------------
+    def _index_quarantine(self) -> None:
+        """With shared state, keep this replica's quarantine listed for every host."""
+        now = time.monotonic()
+        if self.state.replica and now - self._last_index >= QUARANTINE_INDEX_S:
+            self._last_index = now
+            sync_index(self.quarantine, self.state.db, self.state.replica)
+
     def _prune_seen(self) -> None:
         now = time.monotonic()
         if now - self._last_prune > 300:

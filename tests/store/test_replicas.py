@@ -3,6 +3,7 @@ as if one writer had seen every replica's deliveries (real PostgreSQL, real infl
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections.abc import Iterator
@@ -109,3 +110,26 @@ def test_another_host_drains_a_dead_replicas_spool(hosts: list[Replica], influx:
     assert main(["spool", "drain"]) == 0
     assert main(["spool", "drain"]) == 0                   # nothing twice
     assert [row for row in incidents(influx) if row[1] is not None] == [[T0_MS, 300.0]]
+
+
+def test_every_replicas_quarantine_is_listed_from_any_host(
+        hosts: list[Replica], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    a, b, _ = hosts
+    broken = alert_event(TRIGGERED, T0_MS)
+    broken["payload"]["object"]["alert_kind"] = "sometimes"           # signed, invalid
+    assert a.post(broken) == 422 and b.post(broken) == 422
+    for replica in (a, b):
+        replica.writer._last_index = float("-inf")
+        replica.drain()
+    monkeypatch.setenv("ZRMON_STATE_URL", a.config.state_url)
+    monkeypatch.setenv("ZRMON_DATA_DIR", str(hosts[2].config.data_dir))    # a third host
+    assert main(["quarantine", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(item["replica"] for item in listed) == ["a", "b"]
+    assert {item["event"] for item in listed} == {"zoomroom.alert"}
+    a.writer.quarantine.remove(listed[0]["id"] if listed[0]["replica"] == "a" else listed[1]["id"])
+    a.writer._last_index = float("-inf")
+    a.drain()                                             # replayed or removed: unlisted
+    assert main(["quarantine", "list", "--json"]) == 0
+    assert [item["replica"] for item in json.loads(capsys.readouterr().out)] == ["b"]
