@@ -147,7 +147,8 @@ def test_a_moved_install_loses_no_incident_silence_rule_state_or_notification(
     moved = install.config.with_(state_url=state_url)
     assert "writer: imported offsets 1, seen 1, kv " in out
     assert f"under replica {moved.replica_id()}" in out
-    assert "evaluator: imported outbox 1, state 2, influx_points 1, job_runs 0 into PostgreSQL" in out
+    assert ("evaluator: imported outbox 1, state 2, influx_points 1, job_runs 0 "
+            "into PostgreSQL") in out
 
     # The writer on PostgreSQL continues where the SQLite one stopped: same offsets, and the
     # clear pairs with the incident opened before the move.
