@@ -11,8 +11,18 @@ from pathlib import Path
 import pytest
 from support.events import alert_event, sensor_event
 from support.postgres import LocalPostgres
-from support.processes import Service, wait_for
+from support.processes import (
+    CO2_RULES,
+    Scheduler,
+    Service,
+    co2,
+    delivered_kinds,
+    metric,
+    wait_for,
+)
 from support.replicas import location, room_in
+from support.rulesdir import FAST_GROUPING, webhook_channel, write_rules_dir
+from support.sinks import HttpSink
 from support.store import count
 
 from monitor.core.config import Config
@@ -101,11 +111,19 @@ def test_one_delivery_posted_a_hundred_times_to_random_replicas_counts_once(
 
 
 def test_postgresql_down_for_a_minute_delays_writing_and_loses_nothing(
-        config: Config, influx: InfluxClient, tmp_path: Path) -> None:
-    """Receivers answer 200 from their spools throughout; the backlog lands once it is back."""
+        config: Config, influx: InfluxClient, http_sink: HttpSink, tmp_path: Path) -> None:
+    """Receivers answer 200 from their spools throughout; the backlog lands once it is back,
+    and the evaluator (which lost its lead with the database) alerts again."""
     own = LocalPostgres().start()
+    replicas: list[Service] = []
+    rules = write_rules_dir(tmp_path / "rules", rules={"air.yaml": CO2_RULES},
+                            channels=webhook_channel(http_sink.url()), notify=FAST_GROUPING)
+    scheduler = Scheduler(config.with_(data_dir=tmp_path / "s", state_url=own.url, replica="s",
+                                       rules_dir=rules), tmp_path / "s.log").start()
     try:
         replicas = start_replicas(config, own.url, tmp_path, names="ab")
+        wait_for(lambda: metric(scheduler.metrics(), "zrmon_evaluator_leader") == 1.0, 30,
+                 "the scheduler to lead")
         sent = 0
         own.stop()
         deadline = time.monotonic() + 60
@@ -119,7 +137,10 @@ def test_postgresql_down_for_a_minute_delays_writing_and_loses_nothing(
         assert count(influx, 'SELECT count("value") FROM "sensor"') == 0   # held back
         own.resume()
         landed(influx, 'SELECT count("value") FROM "sensor"', sent * 9, "the backlog")
+        co2(influx, 1400.0)
+        wait_for(lambda: "firing" in delivered_kinds(http_sink), 45, "alerting to resume")
     finally:
-        for replica in locals().get("replicas", []):
+        for replica in replicas:
             replica.stop()
+        scheduler.kill()
         own.close()
