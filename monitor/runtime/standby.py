@@ -43,10 +43,13 @@ class Standby:
                 stop.wait(self.poll_s)
                 continue
             halt = self.start(self.lead)
+            if halt is None:     # it cannot evaluate (its rules are broken): let another lead
+                self.lead.release()
+                stop.wait(self.poll_s)
+                continue
             while not stop.wait(self.heartbeat_s) and self.lead.heartbeat():
                 pass
-            if halt is not None:
-                halt()
+            halt()
             if not stop.is_set():
                 log.warning("no longer leading: evaluation stopped, standing by")
         self.lead.release()
