@@ -65,8 +65,11 @@ demo: venv ensure-influxd
 	$(BIN)/zrmon zoom backfill --from $$(( $$(date +%s) - 86400 )); \
 	wait $$sim
 
+# In-process tests (most of them) on two workers, then the process tests (marked slow)
+# one at a time: they time real restarts and must not share the two cores.
 test: venv ensure-influxd
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow" -n 2
+	$(BIN)/pytest -m slow
 	$(MAKE) lint
 
 lint: venv
@@ -75,7 +78,7 @@ lint: venv
 	$(BIN)/lint-imports
 
 bench: venv ensure-influxd
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
