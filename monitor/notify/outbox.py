@@ -39,8 +39,15 @@ from typing import IO, Any, Literal, cast
 
 from monitor.core.timeutil import NS_PER_S
 from monitor.notify.message import Notification
-from monitor.store.migrations import migrate
-from monitor.store.statedb import BUSY_TIMEOUT_S, SQLiteDB, StateDB, Tx, open_state_db
+from monitor.store.migrations import create_sqlite, migrate
+from monitor.store.statedb import (
+    BUSY_TIMEOUT_S,
+    SQLiteDB,
+    StateDB,
+    Tx,
+    is_postgres_url,
+    open_state_db,
+)
 
 log = logging.getLogger("monitor.notify")
 
@@ -115,6 +122,8 @@ class Outbox:
              busy_timeout_s: float = BUSY_TIMEOUT_S) -> Outbox:
         """PostgreSQL at ``url`` if it names one, else ``outbox.sqlite`` in ``state_dir``;
         its schema brought up to date."""
+        if not is_postgres_url(url):
+            create_sqlite(state_dir / FILENAME, "evaluator", time.time_ns())
         db = open_state_db(url, state_dir / FILENAME, busy_timeout_s=busy_timeout_s)
         try:
             migrate(db, "evaluator", time.time_ns())

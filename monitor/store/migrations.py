@@ -15,12 +15,21 @@ apply each migration once.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from monitor.core.config import Config
 from monitor.core.errors import StateError
-from monitor.store.statedb import Dialect, StateDB, Tx, is_postgres_url, open_state_db
+from monitor.store.statedb import (
+    Dialect,
+    SQLiteDB,
+    StateDB,
+    Tx,
+    is_postgres_url,
+    open_state_db,
+)
 
 SCHEMA_LOCK = "zrmon:schema"
 
@@ -219,3 +228,30 @@ def migrate_all(config: Config, now_ns: int, *, dry_run: bool = False,
         finally:
             db.close()
     return done
+
+
+def create_sqlite(path: Path, component: Component, now_ns: int) -> None:
+    """A new SQLite file for ``component``, in place only once its schema is complete.
+
+    Built under a temporary name and linked into place, so no other process (the
+    state-file check of ``/readyz``) ever sees it empty; if another process got
+    there first, its file stays.
+    """
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    db = SQLiteDB(temp)
+    try:
+        migrate(db, component, now_ns)
+        db.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass
+    finally:
+        for leftover in (temp, temp.with_name(temp.name + "-wal"),
+                         temp.with_name(temp.name + "-shm")):
+            leftover.unlink(missing_ok=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.config import Config
-from monitor.store.migrations import SQLITE_FILES, migrate
+from monitor.store.migrations import SQLITE_FILES, create_sqlite, migrate
 from monitor.store.statedb import StateDB, Tx, is_postgres_url, open_state_db
 
 FILENAME = SQLITE_FILES["writer"] or "writer.sqlite"
@@ -82,6 +82,8 @@ class WriterState:
     @classmethod
     def open(cls, config: Config, now_ns: int = 0) -> WriterState:
         """The configured state DB, its schema brought up to date (every writer does it)."""
+        if not is_postgres_url(config.state_url):
+            create_sqlite(config.state_dir / FILENAME, "writer", now_ns)
         db = open_state_db(config.state_url, config.state_dir / FILENAME)
         try:
             migrate(db, "writer", now_ns)
