@@ -15,6 +15,7 @@ from support.deploy import (
     CONFIG_ENV,
     REPO,
     MissingVariableError,
+    assert_mounts_sound,
     command,
     compose,
     dockerfile_env,
@@ -110,18 +111,7 @@ def test_build_context_and_dockerfile_exist() -> None:
 
 
 def test_bind_mount_sources_exist_and_named_volumes_are_declared() -> None:
-    declared = set(compose().get("volumes") or {})
-    for name, spec in services().items():
-        for mount in mounts(spec):
-            if mount.bind:
-                source = (REPO / mount.source).resolve()
-                assert source.exists(), f"{name}: bind mount source {mount.source} missing"
-                assert source.is_relative_to(REPO), f"{name}: {mount.source} is outside the repo"
-                assert mount.read_only, f"{name}: mount {mount.source} read-only, please"
-            else:
-                assert mount.source in declared, f"{name}: volume {mount.source} not declared"
-    used = {m.source for spec in services().values() for m in mounts(spec) if not m.bind}
-    assert declared == used, f"declared but unused volumes: {declared - used}"
+    assert_mounts_sound()
 
 
 def test_every_variable_compose_interpolates_is_in_env_example_and_back() -> None:

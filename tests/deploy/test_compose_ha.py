@@ -21,6 +21,7 @@ from support.deploy import (
     HAPROXY_CFG,
     REPO,
     MissingVariableError,
+    assert_mounts_sound,
     command,
     compose,
     dockerfile_env,
@@ -178,18 +179,7 @@ def test_receivers_share_the_hash_salt() -> None:
 
 
 def test_bind_mount_sources_exist_and_named_volumes_are_declared() -> None:
-    declared = set(compose(COMPOSE_HA).get("volumes") or {})
-    for name, spec in _services().items():
-        for mount in mounts(spec):
-            if mount.bind:
-                source = (REPO / mount.source).resolve()
-                assert source.exists(), f"{name}: bind mount source {mount.source} missing"
-                assert source.is_relative_to(REPO), f"{name}: {mount.source} is outside the repo"
-                assert mount.read_only, f"{name}: mount {mount.source} read-only, please"
-            else:
-                assert mount.source in declared, f"{name}: volume {mount.source} not declared"
-    used = {m.source for spec in _services().values() for m in mounts(spec) if not m.bind}
-    assert declared == used, f"declared but unused volumes: {declared - used}"
+    assert_mounts_sound(COMPOSE_HA)
 
 
 def test_every_variable_is_in_the_example_files_and_the_ha_one_only_adds() -> None:

@@ -168,6 +168,23 @@ def mounts(service: Mapping[str, Any]) -> list[Mount]:
     return out
 
 
+def assert_mounts_sound(path: Path = COMPOSE) -> None:
+    """Bind mounts come from this repo, read-only; every named volume is declared and used."""
+    declared = set(compose(path).get("volumes") or {})
+    found = services(path)
+    for name, spec in found.items():
+        for mount in mounts(spec):
+            if mount.bind:
+                source = (REPO / mount.source).resolve()
+                assert source.exists(), f"{name}: bind mount source {mount.source} missing"
+                assert source.is_relative_to(REPO), f"{name}: {mount.source} is outside the repo"
+                assert mount.read_only, f"{name}: mount {mount.source} read-only, please"
+            else:
+                assert mount.source in declared, f"{name}: volume {mount.source} not declared"
+    used = {m.source for spec in found.values() for m in mounts(spec) if not m.bind}
+    assert declared == used, f"declared but unused volumes: {declared - used}"
+
+
 def command(service: Mapping[str, Any]) -> list[str]:
     found = service.get("command")
     assert found, "no command"
